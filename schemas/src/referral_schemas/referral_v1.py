@@ -1,0 +1,166 @@
+"""Referral lifecycle events produced by the hub, schema version 1.
+
+Published on ``referral.events``, keyed by the referral id. These events reach support
+agencies, so they are minimised: they NEVER carry the intelligence narrative, its source
+reference or its grading (tests check the JSON schemas at every depth).
+"""
+
+from enum import StrEnum
+from typing import ClassVar, Self
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from referral_schemas.envelope import EventData
+from referral_schemas.intelligence_v1 import (
+    Address,
+    BirthDate,
+    Indicator,
+    UniqueList,
+    VisitorSafetyMarker,
+)
+from referral_schemas.text import (
+    ForceCode,
+    IntelligenceRef,
+    PhoneNumber,
+    ShortText,
+    postcode_district,
+)
+from referral_schemas.topics import REFERRAL_EVENTS
+
+_RANKS = {"low": 0, "medium": 1, "high": 2, "critical": 3}
+
+
+class RiskLevel(StrEnum):
+    """How urgent a referral is. Compare with :attr:`rank`, never with ``<`` on the text."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        """0 for low up to 3 for critical: ``max(levels, key=lambda r: r.rank)``."""
+        return _RANKS[self.value]
+
+
+class LinkBasis(StrEnum):
+    """Why new intelligence was linked to an open referral instead of opening another."""
+
+    SAME_PERSON = "same_person"
+    SAME_ADDRESS = "same_address"
+    SAME_PERSON_AND_ADDRESS = "same_person_and_address"
+
+
+class CancellationReason(StrEnum):
+    """Why an open referral was cancelled."""
+
+    INTELLIGENCE_WITHDRAWN = "intelligence_withdrawn"
+    DUPLICATE = "duplicate"
+    MOVED_AWAY = "moved_away"
+    NO_LONGER_REQUIRED = "no_longer_required"
+
+
+class ReferralSubject(BaseModel):
+    """The person to visit: identity and contact only (no aliases)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    given_name: ShortText = Field(description="Given name(s).")
+    family_name: ShortText = Field(description="Family name.")
+    date_of_birth: BirthDate | None = Field(default=None, description="Date of birth if known.")
+    phone: PhoneNumber | None = Field(default=None, description="Contact phone number if known.")
+
+
+class ReferralOpened(EventData):
+    """Intake turned intelligence into a minimised referral for a support agency."""
+
+    EVENT_TYPE: ClassVar[str] = "ReferralOpened"
+    SCHEMA_VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = REFERRAL_EVENTS
+
+    referral_id: UUID = Field(description="The referral's id; also the Kafka key.")
+    force: ForceCode = Field(description="Force whose intelligence opened the referral.")
+    intelligence_ref: IntelligenceRef = Field(description="That intelligence's reference.")
+    isa_version: ShortText = Field(
+        description="Version of the information-sharing agreement the minimisation followed."
+    )
+    opened_at: AwareDatetime = Field(description="When the referral was opened.")
+    risk_level: RiskLevel = Field(description="Triage risk level.")
+    reason_categories: UniqueList[Indicator] = Field(
+        min_length=1,
+        json_schema_extra={"uniqueItems": True},
+        description="Why the person is referred; at least one, no duplicates.",
+    )
+    subject: ReferralSubject = Field(description="The person to visit.")
+    address: Address = Field(description="Where to visit.")
+    postcode_district: str = Field(
+        pattern=r"^[A-Z]{1,2}[0-9][A-Z0-9]?$",
+        description="Outward code of the address's postcode, e.g. 'LA14'; used for routing.",
+    )
+    visitor_safety: UniqueList[VisitorSafetyMarker] = Field(
+        default_factory=list,
+        json_schema_extra={"uniqueItems": True},
+        description="Risks to a visiting support worker; no duplicates.",
+    )
+
+    @model_validator(mode="after")
+    def _district_matches_address(self) -> Self:
+        if self.postcode_district != postcode_district(self.address.postcode):
+            raise PydanticCustomError(
+                "district_mismatch", "postcode_district should be the address postcode's district"
+            )
+        return self
+
+    def kafka_key(self) -> str:
+        return str(self.referral_id)
+
+
+class ReferralLinked(EventData):
+    """New intelligence about the same person or address joined an open referral."""
+
+    EVENT_TYPE: ClassVar[str] = "ReferralLinked"
+    SCHEMA_VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = REFERRAL_EVENTS
+
+    referral_id: UUID = Field(description="The open referral the intelligence joined.")
+    force: ForceCode = Field(description="Force of the new intelligence.")
+    intelligence_ref: IntelligenceRef = Field(description="Reference of the new intelligence.")
+    link_basis: LinkBasis = Field(description="What the new intelligence has in common.")
+    linked_at: AwareDatetime = Field(description="When it was linked.")
+    risk_level: RiskLevel = Field(description="The referral's risk level after the link.")
+    reason_categories: UniqueList[Indicator] = Field(
+        min_length=1,
+        json_schema_extra={"uniqueItems": True},
+        description="All reason categories after the link (union).",
+    )
+    visitor_safety: UniqueList[VisitorSafetyMarker] = Field(
+        default_factory=list,
+        json_schema_extra={"uniqueItems": True},
+        description="All visitor-safety markers after the link (union).",
+    )
+
+    def kafka_key(self) -> str:
+        return str(self.referral_id)
+
+
+class ReferralCancelled(EventData):
+    """An open referral was cancelled, e.g. because its intelligence was withdrawn."""
+
+    EVENT_TYPE: ClassVar[str] = "ReferralCancelled"
+    SCHEMA_VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = REFERRAL_EVENTS
+
+    referral_id: UUID = Field(description="The cancelled referral.")
+    reason: CancellationReason = Field(description="Why it was cancelled.")
+    cancelled_at: AwareDatetime = Field(description="When it was cancelled.")
+    withdrawn_intelligence_refs: list[IntelligenceRef] = Field(
+        default_factory=list,
+        description="References of the withdrawn intelligence that led to the cancellation, "
+        "if any.",
+    )
+
+    def kafka_key(self) -> str:
+        return str(self.referral_id)

@@ -1,0 +1,27 @@
+"""Golden sample messages, one per event and version, shipped inside the package.
+
+Released samples never change: a new version gets a new sample. Police systems can use them
+to test their producers; our tests check that each one parses and round-trips exactly.
+"""
+
+from importlib.resources import files
+from typing import Final
+
+SAMPLE_NAMES: Final = (
+    "IntelligenceSubmitted.v1",
+    "IntelligenceWithdrawn.v1",
+    "ReferralOpened.v1",
+    "ReferralLinked.v1",
+    "ReferralCancelled.v1",
+)
+"""Names accepted by :func:`load_sample`: ``"<EventType>.v<schemaversion>"``."""
+
+
+def load_sample(name: str) -> bytes:
+    """The raw bytes of one sample message, e.g. ``load_sample("IntelligenceSubmitted.v1")``.
+
+    Raises ``KeyError`` for a name not in :data:`SAMPLE_NAMES`.
+    """
+    if name not in SAMPLE_NAMES:
+        raise KeyError(f"no sample named {name!r}; known: {', '.join(SAMPLE_NAMES)}")
+    return files("referral_schemas").joinpath(f"samples/{name}.json").read_bytes()

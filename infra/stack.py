@@ -1,0 +1,116 @@
+"""The whole local stack: Kafka, PostgreSQL, database, service roles and topics.
+
+``up()`` is idempotent and fast when everything already runs; it leaves ``<state_dir>/env``
+(mode 0600, it holds passwords) with the addresses and DSNs the services read.
+Format: one ``KEY=VALUE`` per line, ``#`` comments, no quoting::
+
+    HUB_KAFKA_BOOTSTRAP=127.0.0.1:19092
+    INTAKE_DATABASE_URL=postgresql://intake:<password>@127.0.0.1:55432/referral_hub
+    ...one <SERVICE>_DATABASE_URL per service...
+    HUB_ADMIN_DATABASE_URL=postgresql://postgres@127.0.0.1:55432/postgres
+    INTAKE_MATCHING_KEY=<generated once, see infra/app_secrets.py>
+"""
+
+import fcntl
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import asyncpg
+from aiokafka.errors import KafkaError
+
+from infra import ComponentStatus, InfraError, kafka_local, postgres_local, run_sync, write_private
+from infra.app_secrets import ensure_app_secrets
+from infra.database import SERVICES, ensure_database, ensure_service_role
+from infra.settings import InfraSettings
+from infra.topics import ensure_topics
+
+__all__ = ["ComponentStatus", "down", "env_path", "load_env", "status", "up"]
+
+log = logging.getLogger(__name__)
+
+
+def env_path(state_dir: Path) -> Path:
+    """Where ``up()`` writes the env file of a stack."""
+    return state_dir / "env"
+
+
+@contextmanager
+def _exclusive(settings: InfraSettings) -> Iterator[None]:
+    """One ``up``/``down`` per state dir at a time (a test run and a terminal may race)."""
+    lock_file = settings.root / "run" / "stack.lock"
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with lock_file.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def up(settings: InfraSettings | None = None) -> dict[str, str]:
+    """Start and provision everything; returns the values written to the env file."""
+    settings = settings or InfraSettings()
+    with _exclusive(settings):
+        kafka_local.start(settings, wait=False)  # the JVM boots while PostgreSQL starts
+        postgres_local.start(settings)
+        kafka_local.wait_ready(settings)
+        try:
+            env = run_sync(lambda: _provision(settings))
+        except (OSError, asyncpg.PostgresError, KafkaError) as err:
+            raise InfraError(f"provisioning failed: {type(err).__name__}: {err}") from err
+        _write_env(env_path(settings.root), env)
+    return env
+
+
+async def _provision(settings: InfraSettings) -> dict[str, str]:
+    """Database, one role and schema per service, topics; returns the env values."""
+    admin = postgres_local.admin_dsn(settings)
+    await ensure_database(admin)
+    env = {"HUB_KAFKA_BOOTSTRAP": settings.kafka_bootstrap}
+    for service in SERVICES:
+        dsn = await ensure_service_role(admin, service, settings=settings)
+        env[f"{service.upper()}_DATABASE_URL"] = dsn
+    env["HUB_ADMIN_DATABASE_URL"] = admin
+    env.update(ensure_app_secrets(settings))
+    report = await ensure_topics(settings.kafka_bootstrap)
+    if report.created:
+        log.info("created topics: %s", ", ".join(report.created))
+    for topic, (expected, actual) in report.mismatched.items():
+        log.warning("topic %s has %d partitions, expected %d", topic, actual, expected)
+    return env
+
+
+def _write_env(path: Path, env: dict[str, str]) -> None:
+    """KEY=VALUE lines; private because the DSNs carry passwords."""
+    header = "# written by `hub infra up`; holds passwords, do not commit or share\n"
+    write_private(path, header + "".join(f"{key}={value}\n" for key, value in env.items()))
+
+
+def load_env(state_dir: Path | None = None) -> dict[str, str]:
+    """Read the env file written by ``up()``; empty if the stack was never brought up."""
+    path = env_path(state_dir if state_dir is not None else InfraSettings().root)
+    if not path.is_file():
+        return {}
+    env: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            key, _, value = line.partition("=")
+            env[key.strip()] = value.strip()
+    return env
+
+
+def down(settings: InfraSettings | None = None) -> list[str]:
+    """Stop the local servers (never an external DATABASE_URL); returns what was stopped."""
+    settings = settings or InfraSettings()
+    stopped = []
+    with _exclusive(settings):
+        if kafka_local.stop(settings):
+            stopped.append(kafka_local.NAME)
+        if postgres_local.stop(settings):
+            stopped.append(postgres_local.NAME)
+    return stopped
+
+
+def status(settings: InfraSettings | None = None) -> list[ComponentStatus]:
+    """One entry per component: running?, address, pid."""
+    settings = settings or InfraSettings()
+    return [kafka_local.status(settings), postgres_local.status(settings)]

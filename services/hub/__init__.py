@@ -1,0 +1,1 @@
+"""``hub``: the operator command line of referral-hub."""

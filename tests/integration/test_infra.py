@@ -1,0 +1,100 @@
+"""The local stack really runs: broker, topics, database roles and the ``hub infra`` CLI."""
+
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from typer.testing import CliRunner
+
+from infra.database import ensure_service_role
+from infra.settings import InfraSettings
+from infra.topics import TOPICS, ensure_topics, partition_counts
+from services.hub.main import app
+
+pytestmark = pytest.mark.integration
+
+PROBE = "infra_probe"
+
+
+@pytest.fixture
+async def kafka_admin(stack_env: dict[str, str]) -> AsyncIterator[AIOKafkaAdminClient]:
+    """An admin client on the test broker."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=stack_env["HUB_KAFKA_BOOTSTRAP"])
+    await admin.start()
+    yield admin
+    await admin.close()
+
+
+async def test_broker_answers_metadata(kafka_admin: AIOKafkaAdminClient) -> None:
+    cluster = await kafka_admin.describe_cluster()
+    assert [broker["host"] for broker in cluster["brokers"]] == ["127.0.0.1"]
+
+
+async def test_every_topic_exists_with_its_partition_count(
+    kafka_admin: AIOKafkaAdminClient,
+) -> None:
+    counts = await partition_counts(kafka_admin)
+    assert {spec.name: counts.get(spec.name) for spec in TOPICS} == {
+        spec.name: spec.partitions for spec in TOPICS
+    }
+
+
+async def test_every_topic_keeps_records_forever(kafka_admin: AIOKafkaAdminClient) -> None:
+    resources = [ConfigResource(ConfigResourceType.TOPIC, spec.name) for spec in TOPICS]
+    responses = await kafka_admin.describe_configs(resources)
+    configs = {
+        resource["resource_name"]: {
+            e["config_names"]: e["config_value"] for e in resource["config_entries"]
+        }
+        for response in responses
+        for resource in response.to_object()["resources"]
+    }
+    for spec in TOPICS:
+        assert configs[spec.name]["retention.ms"] == "-1"
+        assert {key: configs[spec.name][key] for key in spec.config} == dict(spec.config)
+
+
+async def test_ensure_topics_is_idempotent(stack_env: dict[str, str]) -> None:
+    report = await ensure_topics(stack_env["HUB_KAFKA_BOOTSTRAP"])
+    assert report.created == ()
+    assert dict(report.mismatched) == {}
+
+
+async def test_service_role_creates_tables_only_in_its_own_schema(
+    stack_env: dict[str, str],
+) -> None:
+    intake = await asyncpg.connect(stack_env["INTAKE_DATABASE_URL"])
+    routing = await asyncpg.connect(stack_env["ROUTING_DATABASE_URL"])
+    try:
+        await intake.execute(f"CREATE TABLE IF NOT EXISTS {PROBE} (id int)")
+        await routing.execute(f"CREATE TABLE IF NOT EXISTS {PROBE} (id int)")
+        assert await intake.fetchval("SELECT current_schema()") == "intake"
+        assert await intake.fetchval(f"SELECT count(*) FROM intake.{PROBE}") == 0
+        with pytest.raises(asyncpg.InsufficientPrivilegeError, match="permission denied"):
+            await intake.fetch(f"SELECT * FROM routing.{PROBE}")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError, match="permission denied"):
+            await intake.execute(f"CREATE TABLE public.{PROBE} (id int)")
+    finally:
+        await intake.execute(f"DROP TABLE IF EXISTS intake.{PROBE}")
+        await routing.execute(f"DROP TABLE IF EXISTS routing.{PROBE}")
+        await intake.close()
+        await routing.close()
+
+
+async def test_service_role_is_idempotent_and_keeps_its_password(
+    stack_env: dict[str, str], infra_settings: InfraSettings
+) -> None:
+    admin = stack_env["HUB_ADMIN_DATABASE_URL"]
+    dsn = await ensure_service_role(admin, "intake", settings=infra_settings)
+    assert dsn == stack_env["INTAKE_DATABASE_URL"]
+
+
+def test_hub_infra_status_shows_both_servers_running(stack_env: dict[str, str]) -> None:
+    result = CliRunner().invoke(app, ["infra", "status"])
+    assert result.exit_code == 0, result.output
+    rows = {line.split()[1]: line for line in result.output.splitlines() if line.count("│") > 3}
+    assert "running" in rows["kafka"]
+    assert stack_env["HUB_KAFKA_BOOTSTRAP"] in rows["kafka"]
+    assert "running" in rows["postgres"]

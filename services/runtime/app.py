@@ -1,0 +1,116 @@
+"""The app builder: explicit wiring of one service process. Nothing here runs at import.
+
+``run_service`` connects to Postgres, applies migrations, starts the outbox relay and the
+Kafka subscribers, and runs until SIGTERM/SIGINT. Offsets are committed only after a message
+was handled (at-least-once); the inbox makes the redelivery after a crash harmless.
+"""
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from faststream import AckPolicy, FastStream
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+
+from services.runtime.clock import Clock, SystemClock
+from services.runtime.consumer import Handler, MessageProcessor, RetryPolicy
+from services.runtime.db import create_pool
+from services.runtime.dead_letter import ReceivedRecord
+from services.runtime.kafka_clients import MAX_REQUEST_BYTES, make_producer
+from services.runtime.logs import configure_logging, get_logger
+from services.runtime.migrations import migrate_service
+from services.runtime.relay import OutboxRelay
+from services.runtime.settings import ServiceSettings
+
+log = get_logger()
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """One topic this service consumes, and the handler for its messages."""
+
+    topic: str
+    handler: Handler
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    settings: ServiceSettings
+    migrations: Path
+    subscriptions: Sequence[Subscription]
+    clock: Clock = field(default_factory=SystemClock)
+
+
+def received(message: Any) -> ReceivedRecord:
+    record = message.raw_message
+    return ReceivedRecord(
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        key=record.key,
+        value=record.value or b"",
+        headers=tuple(record.headers or ()),
+    )
+
+
+def subscribe(broker: KafkaBroker, group_id: str, topic: str, processor: MessageProcessor) -> None:
+    """Register a subscriber that acknowledges only after the processor has finished."""
+
+    @broker.subscriber(
+        topic,
+        group_id=group_id,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        max_partition_fetch_bytes=MAX_REQUEST_BYTES,
+    )
+    async def on_message(message: KafkaMessage) -> None:
+        await processor.process(received(message))
+
+
+async def _migrate(pool: "asyncpg.Pool[Any]", spec: ServiceSpec) -> None:
+    async with pool.acquire() as conn:
+        applied = await migrate_service(conn, spec.name, spec.migrations)
+    log.info("migrations_applied", count=len(applied))
+
+
+async def run_service(spec: ServiceSpec) -> None:
+    settings = spec.settings
+    configure_logging(spec.name, settings.log_level)
+    dsn = settings.database_url.get_secret_value()
+    pool = await create_pool(dsn, min_size=settings.pool_min_size, max_size=settings.pool_max_size)
+    producer = make_producer(settings.kafka_bootstrap, f"{spec.name}-relay")
+    await _migrate(pool, spec)
+    await producer.start()
+    relay = OutboxRelay(
+        dsn,
+        producer,
+        batch_size=settings.outbox_batch_size,
+        poll_interval_s=settings.outbox_poll_interval_s,
+    )
+    relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
+    broker = KafkaBroker(settings.kafka_bootstrap, client_id=spec.name, logger=None)
+    retry = RetryPolicy(
+        settings.consumer_max_attempts, settings.retry_base_delay_s, settings.retry_max_delay_s
+    )
+    for sub in spec.subscriptions:
+        consumer = f"{spec.name}/{sub.topic}"
+        subscribe(
+            broker,
+            spec.name,
+            sub.topic,
+            MessageProcessor(pool, consumer, sub.handler, spec.clock, retry),
+        )
+    log.info("service_starting", subscriptions=[s.topic for s in spec.subscriptions])
+    try:
+        await FastStream(broker, logger=None).run()
+    finally:
+        relay_task.cancel()
+        await asyncio.gather(relay_task, return_exceptions=True)
+        await producer.stop()
+        await pool.close()
+        log.info("service_stopped")

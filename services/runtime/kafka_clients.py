@@ -1,0 +1,17 @@
+"""Kafka producer settings in one place: idempotent, acks from every in-sync replica."""
+
+from aiokafka import AIOKafkaProducer
+
+# Large enough for the biggest message a consumer may have to dead-letter unchanged.
+MAX_REQUEST_BYTES = 5 * 1024 * 1024
+
+
+def make_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=True,
+        max_request_size=MAX_REQUEST_BYTES,
+        linger_ms=5,
+    )

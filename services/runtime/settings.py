@@ -1,0 +1,34 @@
+"""Settings shared by every service. Each service subclasses ``ServiceSettings`` once,
+with its own env prefix; only settings classes read the environment."""
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """What every service process needs: where Kafka and its database are, and tuning."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    kafka_bootstrap: str = Field(
+        default="127.0.0.1:19092",
+        validation_alias=AliasChoices("HUB_KAFKA_BOOTSTRAP", "KAFKA_BOOTSTRAP"),
+        description="Kafka bootstrap servers, host:port[,host:port].",
+    )
+    database_url: SecretStr = Field(
+        description="DSN of this service's own role and schema (e.g. INTAKE_DATABASE_URL).",
+    )
+    log_level: str = Field(default="INFO", description="Minimum log level.")
+    consumer_max_attempts: int = Field(
+        default=5, ge=1, description="Attempts at a failing message before it is dead-lettered."
+    )
+    retry_base_delay_s: float = Field(
+        default=0.2, gt=0, description="First retry delay; doubles per attempt."
+    )
+    retry_max_delay_s: float = Field(default=5.0, gt=0, description="Cap on the retry delay.")
+    outbox_batch_size: int = Field(default=500, ge=1, description="Rows the relay sends at once.")
+    outbox_poll_interval_s: float = Field(
+        default=1.0, gt=0, description="Relay wakes at least this often, even without NOTIFY."
+    )
+    pool_min_size: int = Field(default=2, ge=1, description="asyncpg pool minimum size.")
+    pool_max_size: int = Field(default=10, ge=1, description="asyncpg pool maximum size.")

@@ -1,0 +1,1 @@
+"""intake: turns police intelligence into minimised referrals (or links it to an open one)."""

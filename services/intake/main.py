@@ -1,0 +1,28 @@
+"""Run intake: ``python -m services.intake.main``. All wiring is here, none at import."""
+
+import asyncio
+from pathlib import Path
+
+from referral_schemas.topics import POLICE_INTELLIGENCE
+
+from services.intake.handlers import make_handler
+from services.intake.settings import IntakeSettings
+from services.runtime.app import ServiceSpec, Subscription, run_service
+
+
+def build(settings: IntakeSettings) -> ServiceSpec:
+    handler = make_handler(settings.matching_key.get_secret_value().encode(), settings.isa_version)
+    return ServiceSpec(
+        name="intake",
+        settings=settings,
+        migrations=Path(__file__).with_name("migrations"),
+        subscriptions=[Subscription(POLICE_INTELLIGENCE, handler)],
+    )
+
+
+def main() -> None:
+    asyncio.run(run_service(build(IntakeSettings())))
+
+
+if __name__ == "__main__":
+    main()

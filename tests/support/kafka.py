@@ -1,0 +1,144 @@
+"""Real-Kafka helpers for tests: send records, watch a topic from "now", and wait until a
+consumer group has committed past a record."""
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+
+@dataclass(frozen=True)
+class Sent:
+    topic: str
+    partition: int
+    offset: int
+
+
+async def send(
+    bootstrap: str,
+    topic: str,
+    key: str,
+    values: list[bytes],
+    headers: list[tuple[str, bytes]] | None = None,
+) -> list[Sent]:
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", max_request_size=5 * 1024 * 1024
+    )
+    await producer.start()
+    try:
+        sent = []
+        for value in values:
+            meta = await producer.send_and_wait(topic, value, key=key.encode(), headers=headers)
+            sent.append(Sent(topic, meta.partition, meta.offset))
+        return sent
+    finally:
+        await producer.stop()
+
+
+@dataclass(frozen=True)
+class Record:
+    key: bytes | None
+    value: bytes
+    headers: dict[str, bytes]
+    partition: int
+    offset: int
+
+    def json(self) -> Any:
+        return json.loads(self.value)
+
+
+class TopicWatch:
+    """Reads a topic from the positions it had when the watch began."""
+
+    def __init__(self, consumer: AIOKafkaConsumer) -> None:
+        self._consumer = consumer
+        self.records: list[Record] = []
+
+    async def _poll(self, timeout_ms: int) -> None:
+        batches = await self._consumer.getmany(timeout_ms=timeout_ms, max_records=5000)
+        for batch in batches.values():
+            for r in batch:
+                self.records.append(
+                    Record(r.key, r.value or b"", dict(r.headers or ()), r.partition, r.offset)
+                )
+
+    async def wait_for(
+        self, match: Callable[[Record], bool], count: int = 1, timeout_s: float = 60.0
+    ) -> list[Record]:
+        """Wait until ``count`` matching records arrived; return all matching so far."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while True:
+            found = [r for r in self.records if match(r)]
+            if len(found) >= count:
+                return found
+            if loop.time() > deadline:
+                raise AssertionError(
+                    f"saw {len(found)} of {count} expected records in {timeout_s}s"
+                )
+            await self._poll(500)
+
+    async def drain(self, quiet_s: float = 2.0) -> list[Record]:
+        """Read until nothing new arrives for ``quiet_s``; return everything read."""
+        while True:
+            before = len(self.records)
+            await self._poll(int(quiet_s * 1000))
+            if len(self.records) == before:
+                return self.records
+
+
+async def partitions_of(bootstrap: str, topic: str) -> list[int]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    partitions = sorted(p["partition"] for p in described[0]["partitions"])
+    if not partitions:
+        raise AssertionError(f"topic {topic} has no partitions (not created?)")
+    return partitions
+
+
+@asynccontextmanager
+async def watch(bootstrap: str, topic: str) -> AsyncIterator[TopicWatch]:
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        max_partition_fetch_bytes=5 * 1024 * 1024,
+    )
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in await partitions_of(bootstrap, topic)]
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        for tp, end in ends.items():
+            consumer.seek(tp, end)
+        yield TopicWatch(consumer)
+    finally:
+        await consumer.stop()
+
+
+async def wait_committed(bootstrap: str, group: str, sent: Sent, timeout_s: float = 60.0) -> None:
+    """Wait until ``group`` has committed an offset past ``sent`` (it handled the record)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        tp = TopicPartition(sent.topic, sent.partition)
+        while True:
+            offsets = await admin.list_consumer_group_offsets(group, partitions=[tp])
+            meta = offsets.get(tp)
+            if meta is not None and meta.offset > sent.offset:
+                return
+            if loop.time() > deadline:
+                raise AssertionError(f"{group} did not commit past {sent} in {timeout_s}s")
+            await asyncio.sleep(0.2)
+    finally:
+        await admin.close()

@@ -1,0 +1,52 @@
+# referral-hub: the README's commands. Everything runs from .venv, created here.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# The test stack lives apart from the `make up` stack, so both can run at once.
+TEST_ENV := HUB_STATE_DIR=$(CURDIR)/.state/test HUB_KAFKA_PORT=29092 \
+	HUB_KAFKA_CONTROLLER_PORT=29093 HUB_PG_PORT=55433
+
+.PHONY: install up down demo status lint test test-keep test-down clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml schemas/pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ./schemas -e '.[dev]'
+	touch $(STAMP)
+
+up: install ## start Kafka, PostgreSQL and every service; load the demo directory
+	$(BIN)/hub up
+
+down: install ## stop what `make up` started
+	$(BIN)/hub down
+
+demo: install ## publish the sample Cumbria intelligence stream
+	$(BIN)/hub demo
+
+status: install
+	$(BIN)/hub status
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: install ## lint, then the whole suite on a real broker and database; stops the test stack after
+	$(MAKE) lint
+	$(TEST_ENV) $(BIN)/hub infra up
+	$(TEST_ENV) $(BIN)/pytest; status=$$?; $(TEST_ENV) $(BIN)/hub infra down; exit $$status
+
+test-keep: install ## the suite without lint, leaving the test stack running (faster reruns)
+	$(TEST_ENV) $(BIN)/hub infra up
+	$(TEST_ENV) $(BIN)/pytest $(ARGS)
+
+test-down: install
+	$(TEST_ENV) $(BIN)/hub infra down
+
+clean: down test-down
+	rm -rf .state

@@ -1,0 +1,45 @@
+"""`hub demo`: publish the sample Cumbria intelligence stream to the running hub."""
+
+import asyncio
+import json
+from datetime import UTC, datetime
+
+from aiokafka import AIOKafkaProducer
+from referral_schemas.topics import POLICE_INTELLIGENCE
+from rich.console import Console
+from rich.table import Table
+
+from services.hub.connect import stack_env
+from services.hub.demo_data import DemoItem, demo_stream
+
+console = Console()
+
+
+async def _publish(bootstrap: str, items: list[DemoItem]) -> list[int]:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        offsets = []
+        for item in items:
+            meta = await producer.send_and_wait(
+                POLICE_INTELLIGENCE, json.dumps(item.message).encode(), key=item.key.encode()
+            )
+            offsets.append(meta.offset)
+        return offsets
+    finally:
+        await producer.stop()
+
+
+def demo() -> None:
+    """Publish realistic sample intelligence (with a duplicate, a link, a withdrawal and an
+    invalid message) to police.intelligence, as a force's records system would."""
+    items = demo_stream(datetime.now(UTC))
+    asyncio.run(_publish(stack_env()["HUB_KAFKA_BOOTSTRAP"], items))
+    table = Table("sent", "reference", "what it shows")
+    for n, item in enumerate(items, 1):
+        table.add_row(str(n), item.message["data"]["intelligence_ref"], item.description)
+    console.print(table)
+    console.print(
+        f"Published {len(items)} messages to {POLICE_INTELLIGENCE}. "
+        "See the result with `hub referrals list` and `hub deadletters list`."
+    )

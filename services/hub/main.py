@@ -1,0 +1,24 @@
+"""Entry point of the ``hub`` command; each area adds its sub-commands here."""
+
+import typer
+
+from services.hub import demo_commands, services_commands
+from services.hub.deadletters_commands import deadletters_app
+from services.hub.infra_commands import infra_app
+from services.hub.referrals_commands import referrals_app
+
+app = typer.Typer(
+    no_args_is_help=True,
+    help="Operate referral-hub: local infrastructure, services and data.",
+    pretty_exceptions_show_locals=False,  # locals may hold DSNs with passwords
+)
+app.command("up")(services_commands.up)
+app.command("down")(services_commands.down)
+app.command("status")(services_commands.status)
+app.command("demo")(demo_commands.demo)
+app.add_typer(infra_app, name="infra")
+app.add_typer(referrals_app, name="referrals")
+app.add_typer(deadletters_app, name="deadletters")
+
+if __name__ == "__main__":
+    app()

@@ -54,24 +54,30 @@ def up(settings: InfraSettings | None = None) -> dict[str, str]:
         postgres_local.start(settings)
         kafka_local.wait_ready(settings)
         try:
-            env = run_sync(lambda: _provision(settings))
+            env = run_sync(
+                lambda: provision(
+                    postgres_local.admin_dsn(settings), settings.kafka_bootstrap, settings
+                )
+            )
         except (OSError, asyncpg.PostgresError, KafkaError) as err:
             raise InfraError(f"provisioning failed: {type(err).__name__}: {err}") from err
-        _write_env(env_path(settings.root), env)
+        write_env(env_path(settings.root), env)
     return env
 
 
-async def _provision(settings: InfraSettings) -> dict[str, str]:
-    """Database, one role and schema per service, topics; returns the env values."""
-    admin = postgres_local.admin_dsn(settings)
+async def provision(admin: str, bootstrap: str, settings: InfraSettings) -> dict[str, str]:
+    """Database, one role and schema per service, secrets, topics; returns the env values.
+
+    Works on any PostgreSQL admin DSN and Kafka bootstrap, local or not (compose uses it).
+    """
     await ensure_database(admin)
-    env = {"HUB_KAFKA_BOOTSTRAP": settings.kafka_bootstrap}
+    env = {"HUB_KAFKA_BOOTSTRAP": bootstrap}
     for service in SERVICES:
         dsn = await ensure_service_role(admin, service, settings=settings)
         env[f"{service.upper()}_DATABASE_URL"] = dsn
     env["HUB_ADMIN_DATABASE_URL"] = admin
     env.update(ensure_app_secrets(settings))
-    report = await ensure_topics(settings.kafka_bootstrap)
+    report = await ensure_topics(bootstrap)
     if report.created:
         log.info("created topics: %s", ", ".join(report.created))
     for topic, (expected, actual) in report.mismatched.items():
@@ -79,7 +85,7 @@ async def _provision(settings: InfraSettings) -> dict[str, str]:
     return env
 
 
-def _write_env(path: Path, env: dict[str, str]) -> None:
+def write_env(path: Path, env: dict[str, str]) -> None:
     """KEY=VALUE lines; private because the DSNs carry passwords."""
     header = "# written by `hub infra up`; holds passwords, do not commit or share\n"
     write_private(path, header + "".join(f"{key}={value}\n" for key, value in env.items()))

@@ -14,6 +14,7 @@ app = typer.Typer(
 )
 app.command("up")(services_commands.up)
 app.command("down")(services_commands.down)
+app.command("stop")(services_commands.stop)
 app.command("status")(services_commands.status)
 app.command("demo")(demo_commands.demo)
 app.add_typer(infra_app, name="infra")

@@ -43,7 +43,7 @@ def list_referrals(
             str(row["risk_level"]),
             ", ".join(row["reason_categories"]),  # type: ignore[arg-type]
             str(row["status"]),
-            str(row["intelligence_count"]),
+            ", ".join(row["intelligence_refs"]),  # type: ignore[arg-type]
         )
     console.print(table)
     console.print(f"{len(rows)} referral(s)")

@@ -56,13 +56,18 @@ def up() -> None:
     )
 
 
-def down() -> None:
-    """Stop every service, then Kafka and PostgreSQL."""
+def stop() -> None:
+    """Stop every service, leaving Kafka and PostgreSQL running."""
     settings = InfraSettings()
     for service in reversed(SERVICES):
         if processes.stop(f"service-{service}", state_dir=settings.root):
             console.print(f"{service}: stopped")
-    for name in stack.down(settings):
+
+
+def down() -> None:
+    """Stop every service, then Kafka and PostgreSQL."""
+    stop()
+    for name in stack.down(InfraSettings()):
         console.print(f"{name}: stopped")
 
 

@@ -148,8 +148,9 @@ async def list_referrals(conn: Connection, limit: int = 100) -> list[dict[str, A
     rows = await conn.fetch(
         """SELECT r.referral_id, r.force, r.status, r.risk_level, r.reason_categories,
                   r.postcode_district, r.opened_at,
-                  (SELECT count(*) FROM intelligence i WHERE i.referral_id = r.referral_id)
-                      AS intelligence_count
+                  (SELECT array_agg(i.intelligence_ref ORDER BY i.received_at)
+                     FROM intelligence i WHERE i.referral_id = r.referral_id)
+                      AS intelligence_refs
              FROM referrals r ORDER BY r.opened_at DESC, r.referral_id LIMIT $1""",
         limit,
     )

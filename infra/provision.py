@@ -1,0 +1,28 @@
+"""Provision servers someone else runs (compose, a staging cluster): database, service roles
+and schemas, secrets and topics, then write the env file the services read.
+
+    DATABASE_URL=postgresql://postgres:pw@postgres:5432/postgres \\
+    HUB_KAFKA_BOOTSTRAP=kafka:9092 HUB_STATE_DIR=/state python -m infra.provision
+"""
+
+import asyncio
+import os
+import sys
+
+from infra.settings import InfraSettings
+from infra.stack import env_path, provision, write_env
+
+
+def main() -> None:
+    settings = InfraSettings()
+    bootstrap = os.environ.get("HUB_KAFKA_BOOTSTRAP")
+    if settings.database_url is None or not bootstrap:
+        sys.exit("set DATABASE_URL (admin DSN) and HUB_KAFKA_BOOTSTRAP")
+    admin = settings.database_url.get_secret_value()
+    env = asyncio.run(provision(admin, bootstrap, settings))
+    write_env(env_path(settings.root), env)
+    print(f"provisioned; service settings in {env_path(settings.root)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -6,7 +6,7 @@ was handled (at-least-once); the inbox makes the redelivery after a crash harmle
 """
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,11 @@ class Subscription:
     handler: Handler
 
 
+BackgroundTask = Callable[["asyncpg.Pool[Any]"], Coroutine[Any, Any, None]]
+"""A long-running coroutine of a service (a timer loop, an HTTP server), given the pool.
+Started after migrations, cancelled at shutdown."""
+
+
 @dataclass(frozen=True)
 class ServiceSpec:
     name: str
@@ -44,6 +49,7 @@ class ServiceSpec:
     migrations: Path
     subscriptions: Sequence[Subscription]
     clock: Clock = field(default_factory=SystemClock)
+    background: Sequence[BackgroundTask] = ()
 
 
 def received(message: Any) -> ReceivedRecord:
@@ -92,7 +98,8 @@ async def run_service(spec: ServiceSpec) -> None:
         batch_size=settings.outbox_batch_size,
         poll_interval_s=settings.outbox_poll_interval_s,
     )
-    relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
+    tasks = [asyncio.create_task(relay.run(), name="outbox-relay")]
+    tasks += [asyncio.create_task(task(pool)) for task in spec.background]
     broker = KafkaBroker(settings.kafka_bootstrap, client_id=spec.name, logger=None)
     retry = RetryPolicy(
         settings.consumer_max_attempts, settings.retry_base_delay_s, settings.retry_max_delay_s
@@ -109,8 +116,9 @@ async def run_service(spec: ServiceSpec) -> None:
     try:
         await FastStream(broker, logger=None).run()
     finally:
-        relay_task.cancel()
-        await asyncio.gather(relay_task, return_exceptions=True)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         await producer.stop()
         await pool.close()
         log.info("service_stopped")

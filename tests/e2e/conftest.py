@@ -19,15 +19,18 @@ def service_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("service-logs")
 
 
+Spawn = Callable[..., ServiceProcess]
+"""``spawn(service_name, log_name, **extra_env)`` starts one service process."""
+
+
 @pytest.fixture
-def spawn(
-    stack_env: dict[str, str], service_logs: Path
-) -> Iterator[Callable[[str, str], ServiceProcess]]:
+def spawn(stack_env: dict[str, str], service_logs: Path) -> Iterator[Spawn]:
     """Start service processes for one test; whatever the test's fate, none outlives it."""
     started: list[ServiceProcess] = []
 
-    def start(name: str, log_name: str) -> ServiceProcess:
-        service = ServiceProcess(name, stack_env, service_logs / f"{log_name}.log")
+    def start(name: str, log_name: str, **extra_env: str) -> ServiceProcess:
+        env = {**stack_env, **extra_env}
+        service = ServiceProcess(name, env, service_logs / f"{log_name}.log")
         started.append(service)
         return service.start()
 

@@ -10,6 +10,7 @@ import enum
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import asyncpg
@@ -74,28 +75,46 @@ class MessageProcessor:
 
     async def process(self, record: ReceivedRecord) -> Outcome:
         """Never raises for a bad message; only cancellation stops it."""
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                return await self._process_once(record)
-            except TRANSIENT_ERRORS as exc:
-                log.warning("transient_failure", error=type(exc).__name__, attempt=attempt)
-            except Exception as exc:
-                if attempt >= self._retry.max_attempts:
-                    detail = f"{type(exc).__name__} after {attempt} attempts"
-                    return await self._refuse(record, "processing_failed", detail, None)
-                log.error("handler_failed", error=type(exc).__name__, attempt=attempt)
-            finally:
-                unbind_message()
-            await asyncio.sleep(self._retry.delay(attempt))
-
-    async def _process_once(self, record: ReceivedRecord) -> Outcome:
         try:
             envelope = parse_event(record.value)
         except EventRejected as rejected:
-            return await self._refuse(record, rejected.reason, rejected.detail, None)
+            refuse = partial(self._refuse, record, rejected.reason, rejected.detail, None)
+            return await self._retrying(refuse)
         bind_message(str(envelope.id), str(envelope.correlationid))
+        try:
+            return await self._handle_with_retries(record, envelope)
+        finally:
+            unbind_message()
+
+    async def _handle_with_retries(
+        self, record: ReceivedRecord, envelope: Envelope[Any]
+    ) -> Outcome:
+        """Handler errors count towards the dead-letter limit; outages never do."""
+        failures = 0
+        while True:
+            try:
+                return await self._retrying(partial(self._handle, record, envelope))
+            except Exception as exc:
+                failures += 1
+                if failures >= self._retry.max_attempts:
+                    detail = f"{type(exc).__name__} after {failures} attempts"
+                    refuse = partial(self._refuse, record, "processing_failed", detail, envelope.id)
+                    return await self._retrying(refuse)
+                log.error("handler_failed", error=type(exc).__name__, attempt=failures)
+                await asyncio.sleep(self._retry.delay(failures))
+
+    async def _retrying(self, step: Callable[[], Awaitable[Outcome]]) -> Outcome:
+        """Run ``step`` until it gets past transient trouble (database or network down)."""
+        outage = 0
+        while True:
+            try:
+                return await step()
+            except TRANSIENT_ERRORS as exc:
+                outage += 1
+                log.warning("transient_failure", error=type(exc).__name__, attempt=outage)
+                await asyncio.sleep(self._retry.delay(outage))
+
+    async def _handle(self, record: ReceivedRecord, envelope: Envelope[Any]) -> Outcome:
         context = HandlerContext(
             self._consumer, self._clock, CausalIds(self._consumer, envelope.id), record
         )

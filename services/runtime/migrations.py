@@ -9,6 +9,8 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
+
 from services.runtime.db import Connection
 
 RUNTIME_MIGRATIONS = Path(__file__).with_name("migrations")
@@ -56,17 +58,26 @@ async def apply_migrations(conn: Connection, migrations: list[Migration]) -> lis
                         f"migration {migration.version} changed after it was applied"
                     )
                 continue
-            async with conn.transaction():
-                await conn.execute(migration.sql)
-                await conn.execute(
-                    "INSERT INTO schema_migrations (version, checksum) VALUES ($1, $2)",
-                    migration.version,
-                    migration.checksum,
-                )
+            try:
+                async with conn.transaction():
+                    await _apply_one(conn, migration)
+            except asyncpg.PostgresError as err:
+                raise MigrationError(
+                    f"migration {migration.version} failed: {type(err).__name__}: {err}"
+                ) from err
             done.append(migration.version)
         return done
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK)
+
+
+async def _apply_one(conn: Connection, migration: Migration) -> None:
+    await conn.execute(migration.sql)
+    await conn.execute(
+        "INSERT INTO schema_migrations (version, checksum) VALUES ($1, $2)",
+        migration.version,
+        migration.checksum,
+    )
 
 
 async def migrate_service(conn: Connection, service: str, folder: Path) -> list[str]:

@@ -31,12 +31,21 @@ def event_message(topic: str, key: str, envelope: Envelope[Any]) -> OutgoingMess
     )
 
 
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
 def encode_headers(headers: Sequence[tuple[str, bytes]]) -> list[list[str]]:
-    return [[name, base64.b64encode(value).decode()] for name, value in headers]
+    """Names and values both base64: a header from outside may hold bytes (even NUL) that a
+    jsonb column cannot store, and a dead letter must keep them unchanged."""
+    return [[_b64(name.encode("utf-8", "surrogateescape")), _b64(value)] for name, value in headers]
 
 
 def decode_headers(stored: list[list[str]]) -> list[tuple[str, bytes]]:
-    return [(name, base64.b64decode(value)) for name, value in stored]
+    return [
+        (base64.b64decode(name).decode("utf-8", "surrogateescape"), base64.b64decode(value))
+        for name, value in stored
+    ]
 
 
 async def enqueue(conn: Connection, messages: Sequence[OutgoingMessage]) -> None:

@@ -8,12 +8,13 @@ copies by event id, so the effect is exactly once.
 
 import asyncio
 import contextlib
-from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import BrokerResponseError, MessageSizeTooLargeError, RecordTooLargeError
 
-from services.runtime.db import connect
+from services.runtime.db import Connection, connect
+from services.runtime.kafka_clients import MAX_REQUEST_BYTES
 from services.runtime.logs import get_logger
 from services.runtime.outbox import decode_headers
 
@@ -69,32 +70,67 @@ class OutboxRelay:
         finally:
             await conn.close()  # also releases the leader lock
 
-    async def _wait_for_leadership(self, conn: asyncpg.Connection, lock: str) -> None:
+    async def _wait_for_leadership(self, conn: Connection, lock: str) -> None:
         while not await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", lock):
             await asyncio.sleep(self._poll_interval_s)
 
-    async def drain_once(self, conn: asyncpg.Connection) -> int:
-        """Publish one batch in id order and delete it; returns how many were sent."""
+    async def drain_once(self, conn: Connection) -> int:
+        """Publish one batch in id order and delete it; returns how many rows left the outbox.
+
+        A row Kafka refuses for good is parked (kept in ``outbox_parked`` with the error) so
+        it cannot hold up every row behind it; a passing failure retries the whole batch.
+        """
         async with conn.transaction():
             rows = await conn.fetch(
-                "SELECT id, topic, key, value, headers FROM outbox ORDER BY id LIMIT $1",
+                """SELECT id, topic, key, value, headers, created_at
+                     FROM outbox ORDER BY id LIMIT $1""",
                 self._batch_size,
             )
             if not rows:
                 return 0
-            pending: list[asyncio.Future[Any]] = []
-            for row in rows:
-                pending.append(
-                    await self._producer.send(
-                        row["topic"],
-                        row["value"],
-                        key=row["key"],
-                        headers=decode_headers(row["headers"]),
-                    )
-                )
-            await asyncio.gather(*pending)
+            results = await asyncio.gather(
+                *[self._send(row) for row in rows], return_exceptions=True
+            )
+            refused = []
+            for row, result in zip(rows, results, strict=True):
+                if isinstance(result, BaseException):
+                    if not _refused_for_good(result):
+                        raise result
+                    refused.append((row, result))
+            for row, error in refused:
+                await _park(conn, row, error)
             await conn.execute(
                 "DELETE FROM outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows]
             )
-        self.published += len(rows)
+        self.published += len(rows) - len(refused)
         return len(rows)
+
+    async def _send(self, row: asyncpg.Record) -> None:
+        if len(row["value"]) + len(row["key"] or b"") > MAX_REQUEST_BYTES:
+            raise MessageSizeTooLargeError("record larger than the producer's max_request_size")
+        future = await self._producer.send(
+            row["topic"], row["value"], key=row["key"], headers=decode_headers(row["headers"])
+        )
+        await future
+
+
+def _refused_for_good(error: BaseException) -> bool:
+    """Kafka's answer will not change on retry (unlike a broker that is down)."""
+    if isinstance(error, MessageSizeTooLargeError | RecordTooLargeError):
+        return True
+    return isinstance(error, BrokerResponseError) and not error.retriable
+
+
+async def _park(conn: Connection, row: asyncpg.Record, error: BaseException) -> None:
+    await conn.execute(
+        """INSERT INTO outbox_parked (id, topic, key, value, headers, created_at, error)
+           VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING""",
+        row["id"],
+        row["topic"],
+        row["key"],
+        row["value"],
+        row["headers"],
+        row["created_at"],
+        type(error).__name__,
+    )
+    log.error("outbox_row_parked", topic=row["topic"], error=type(error).__name__)

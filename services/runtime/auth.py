@@ -1,0 +1,169 @@
+"""Who is calling: signed identity tokens (JWT) for the services' HTTP APIs.
+
+Locally the project is its own identity provider: ``ensure_signing_keys`` makes an Ed25519
+key pair once per stack in ``<state_dir>/secrets/``, ``hub token`` signs tokens with the
+private key (``mint_token``) and services verify them with the public key
+(``TokenVerifier``). Claims: ``sub`` (user id), ``agency``, ``role``, ``force`` (police
+only), ``iss``, ``aud``, ``iat``, ``exp``.
+
+A real identity provider replaces the local one by configuration, not code: give the
+service the provider's public key (PEM, or one key taken from its JWKS document), its
+issuer and the audience it writes for this API, and pin the algorithm it signs with (e.g.
+RS256 or ES256). The provider must put ``agency``, ``role`` and, for police, ``force``
+claims in the tokens it issues for referral-hub. Nothing else changes: the signature,
+issuer, audience and expiry are checked the same way.
+"""
+
+import contextlib
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+LOCAL_ISSUER = "referral-hub-local"
+AUDIENCE = "referral-hub"
+LOCAL_ALGORITHMS = ("EdDSA",)
+PRIVATE_KEY_NAME = "token-signing-key.pem"
+PUBLIC_KEY_NAME = "token-signing-key.pub.pem"
+_REQUIRED_CLAIMS = ["sub", "role", "iss", "aud", "exp"]
+_LEEWAY = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A verified caller. ``role`` is checked by each service against the roles it knows."""
+
+    user: str
+    role: str
+    agency: str | None
+    force: str | None
+
+
+class InvalidToken(Exception):
+    """The token is missing, malformed, expired, or not signed by the trusted key.
+
+    The message is safe to show to the caller: it never repeats the token."""
+
+
+class TokenVerifier:
+    """Checks signature, issuer, audience and expiry with pinned algorithms."""
+
+    def __init__(
+        self,
+        public_key_pem: str,
+        issuer: str,
+        audience: str,
+        algorithms: Sequence[str] = LOCAL_ALGORITHMS,
+    ) -> None:
+        self._key = serialization.load_pem_public_key(public_key_pem.encode())
+        self._issuer = issuer
+        self._audience = audience
+        self._algorithms = list(algorithms)
+
+    def verify(self, token: str) -> Identity:
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                self._key,  # type: ignore[arg-type]
+                algorithms=self._algorithms,
+                audience=self._audience,
+                issuer=self._issuer,
+                leeway=_LEEWAY,
+                options={"require": _REQUIRED_CLAIMS},
+            )
+        except jwt.ExpiredSignatureError:
+            raise InvalidToken("the token has expired") from None
+        except jwt.InvalidTokenError as exc:
+            raise InvalidToken(f"the token is not valid ({type(exc).__name__})") from None
+        return Identity(
+            user=_text_claim(claims, "sub", required=True) or "",
+            role=_text_claim(claims, "role", required=True) or "",
+            agency=_text_claim(claims, "agency", required=False),
+            force=_text_claim(claims, "force", required=False),
+        )
+
+
+def _text_claim(claims: dict[str, Any], name: str, *, required: bool) -> str | None:
+    value = claims.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value) > 200:
+        raise InvalidToken(f"the token's '{name}' claim is missing or not a short text")
+    return value
+
+
+def mint_token(
+    private_key_pem: str,
+    *,
+    user: str,
+    role: str,
+    agency: str | None,
+    force: str | None,
+    now: datetime,
+    lifetime: timedelta,
+    issuer: str = LOCAL_ISSUER,
+    audience: str = AUDIENCE,
+) -> str:
+    """A signed token (EdDSA) for local use and tests; ``now`` is passed in."""
+    key = serialization.load_pem_private_key(private_key_pem.encode(), password=None)
+    claims: dict[str, Any] = {
+        "sub": user,
+        "role": role,
+        "iss": issuer,
+        "aud": audience,
+        "iat": int(now.timestamp()),
+        "exp": int((now + lifetime).timestamp()),
+    }
+    if agency is not None:
+        claims["agency"] = agency
+    if force is not None:
+        claims["force"] = force
+    return jwt.encode(claims, key, algorithm="EdDSA")  # type: ignore[arg-type]
+
+
+def ensure_signing_keys(state_dir: Path) -> tuple[Path, Path]:
+    """The local key pair in ``<state_dir>/secrets/``, made once (private key mode 0600).
+
+    Safe when several processes call it at once: the private key is linked into place only
+    if absent, and the public key is always derived from the private key that won.
+    """
+    secrets_dir = state_dir / "secrets"
+    secrets_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_path = secrets_dir / PRIVATE_KEY_NAME
+    public_path = secrets_dir / PUBLIC_KEY_NAME
+    if not private_path.is_file():
+        _create_private_key(private_path)
+    private = serialization.load_pem_private_key(private_path.read_bytes(), password=None)
+    public_pem = private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    if not public_path.is_file() or public_path.read_bytes() != public_pem:
+        tmp = public_path.with_name(f".{public_path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(public_pem)
+        tmp.replace(public_path)
+    return private_path, public_path
+
+
+def _create_private_key(path: Path) -> None:
+    pem = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(pem)
+    try:
+        os.link(tmp, path)  # fails if another process got there first; theirs is kept
+    except FileExistsError:
+        pass
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()

@@ -32,6 +32,8 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(names.POLICE_OUTCOMES, 3, KEEP_FOREVER),
     TopicSpec(names.ACCESS_EVENTS, 3, KEEP_FOREVER),
     TopicSpec(names.DEAD_LETTER, 3, {**KEEP_FOREVER, **LARGE}),
+    # One partition: directory versions must be read in the order they were published.
+    TopicSpec(names.DIRECTORY, 1, KEEP_FOREVER),
 )
 
 

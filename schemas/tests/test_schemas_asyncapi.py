@@ -6,7 +6,7 @@ import sys
 from typing import Any
 
 import pytest
-from referral_schemas import ALL_TOPICS, EVENT_MODELS
+from referral_schemas import ALL_TOPICS, DEAD_LETTER, EVENT_MODELS, POLICE_INTELLIGENCE
 from referral_schemas.asyncapi import build_asyncapi
 
 pytestmark = pytest.mark.contract
@@ -60,6 +60,18 @@ def test_every_event_model_is_a_message_on_its_topic(
     data = _resolve(document, payload["properties"]["data"]["$ref"])
     assert data["title"] == model.__name__
     assert set(data["properties"]) == set(model.model_fields)
+
+
+def test_the_hub_receives_intelligence_and_sends_the_rest(document: dict[str, Any]) -> None:
+    actions = {
+        operation["channel"]["$ref"].removeprefix("#/channels/"): operation["action"]
+        for operation in document["operations"].values()
+    }
+    assert actions == {
+        topic: "receive" if topic == POLICE_INTELLIGENCE else "send"
+        for topic in ALL_TOPICS
+        if topic != DEAD_LETTER
+    }
 
 
 def test_every_reference_resolves(document: dict[str, Any]) -> None:

@@ -15,16 +15,28 @@ from referral_schemas import (
     Person,
     ReferralOpened,
     RiskLevel,
+    access_v1,
+    directory_v1,
     envelope,
     intelligence_v1,
+    lifecycle_v1,
     load_sample,
+    outcomes_v1,
     parse_event,
     referral_v1,
 )
 
 pytestmark = pytest.mark.contract
 
-MODEL_MODULES: list[ModuleType] = [envelope, intelligence_v1, referral_v1]
+MODEL_MODULES: list[ModuleType] = [
+    envelope,
+    intelligence_v1,
+    referral_v1,
+    lifecycle_v1,
+    outcomes_v1,
+    directory_v1,
+    access_v1,
+]
 MODELS: list[type[BaseModel]] = [
     cls
     for module in MODEL_MODULES
@@ -36,7 +48,8 @@ MODELS: list[type[BaseModel]] = [
 def test_the_model_modules_hold_the_expected_models() -> None:
     names = {model.__name__ for model in MODELS}
     assert {"Envelope", "EventData", "Grading", "Person", "Address", "ReferralSubject"} <= names
-    assert len(MODELS) == 11
+    assert {"Area", "Agency", "DirectoryPublished", "OutcomeReported", "SlaBreached"} <= names
+    assert len(MODELS) == 32  # 11 + 15 lifecycle events and their base + 3 + 1 + 1
 
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)

@@ -42,6 +42,13 @@ def test_sample_round_trips(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", SAMPLE_NAMES)
+def test_sample_round_trips_byte_for_byte(name: str) -> None:
+    raw = load_sample(name)
+    compact = json.dumps(json.loads(raw), separators=(",", ":"), ensure_ascii=False)
+    assert serialize_event(parse_event(raw)) == compact.encode("utf-8")
+
+
+@pytest.mark.parametrize("name", SAMPLE_NAMES)
 def test_sample_is_pretty_printed_json(name: str) -> None:
     text = load_sample(name).decode("utf-8")
     assert text.startswith('{\n  "specversion"')

@@ -1,7 +1,8 @@
 """The contract as an AsyncAPI 3.0 document, generated from the models.
 
 Print it with ``python -m referral_schemas.asyncapi > asyncapi.json``. Operations describe
-the hub's side: it receives police intelligence and sends referral events.
+the hub's side: it receives police intelligence and sends referral events, outcomes,
+consultation records and the directory.
 """
 
 import json
@@ -25,14 +26,24 @@ _CHANNEL_DESCRIPTIONS = {
     topics.ACCESS_EVENTS: "Consultation and disclosure records (DPA 2018 s.62).",
     topics.DEAD_LETTER: "Messages a consumer could not accept, unchanged, with the rejection "
     "reason in the record headers.",
+    topics.DIRECTORY: "Every version of the directory of areas and agencies, in full.",
 }
 
 _KEY_DESCRIPTIONS = {
     topics.POLICE_INTELLIGENCE: "'<force>:<intelligence_ref>', e.g. 'cumbria:CUM/2025/004217'.",
     topics.REFERRAL_EVENTS: "The referral id (UUID as text).",
+    topics.POLICE_OUTCOMES: "The referral id (UUID as text).",
+    topics.ACCESS_EVENTS: "The referral id (UUID as text).",
+    topics.DIRECTORY: f"Always '{topics.DIRECTORY_KEY}': one partition keeps versions in order.",
 }
 
-_HUB_ACTIONS = {topics.POLICE_INTELLIGENCE: "receive", topics.REFERRAL_EVENTS: "send"}
+_HUB_ACTIONS = {
+    topics.POLICE_INTELLIGENCE: "receive",
+    topics.REFERRAL_EVENTS: "send",
+    topics.POLICE_OUTCOMES: "send",
+    topics.ACCESS_EVENTS: "send",
+    topics.DIRECTORY: "send",
+}
 
 
 def _message_id(event_type: str, schema_version: int) -> str:

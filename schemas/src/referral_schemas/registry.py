@@ -15,8 +15,28 @@ from typing import Any, NoReturn
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from referral_schemas.access_v1 import ReferralConsulted
+from referral_schemas.directory_v1 import DirectoryPublished
 from referral_schemas.envelope import Envelope, EventData, envelope_model
 from referral_schemas.intelligence_v1 import IntelligenceSubmitted, IntelligenceWithdrawn
+from referral_schemas.lifecycle_v1 import (
+    ContactAttempted,
+    EngagementRecorded,
+    ReferralAccepted,
+    ReferralAssigned,
+    ReferralClosed,
+    ReferralCompleted,
+    ReferralDeclined,
+    ReferralEscalated,
+    ReferralHeld,
+    ReferralRerouted,
+    ReferralResumed,
+    ReferralRouted,
+    SlaBreached,
+    VisitAttempted,
+    VisitCompleted,
+)
+from referral_schemas.outcomes_v1 import OutcomeReported
 from referral_schemas.referral_v1 import ReferralCancelled, ReferralLinked, ReferralOpened
 from referral_schemas.upcasting import has_upcaster, upcast
 
@@ -55,6 +75,24 @@ _ALL_MODELS: tuple[type[EventData], ...] = (
     ReferralOpened,
     ReferralLinked,
     ReferralCancelled,
+    ReferralRouted,
+    ReferralRerouted,
+    ReferralEscalated,
+    SlaBreached,
+    ReferralAccepted,
+    ReferralDeclined,
+    ReferralAssigned,
+    ContactAttempted,
+    VisitAttempted,
+    VisitCompleted,
+    EngagementRecorded,
+    ReferralHeld,
+    ReferralResumed,
+    ReferralCompleted,
+    ReferralClosed,
+    OutcomeReported,
+    DirectoryPublished,
+    ReferralConsulted,
 )
 
 EVENT_MODELS: Mapping[tuple[str, int], type[EventData]] = MappingProxyType(

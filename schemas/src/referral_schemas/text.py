@@ -125,6 +125,18 @@ ForceCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,40}$")]
 IntelligenceRef = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9/_-]{2,63}$")]
 """A force's own reference for one piece of intelligence, e.g. ``"CUM/2025/004217"``."""
 
+AgencyCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,40}$")]
+"""A support agency's (or team's) short code in the directory, e.g. ``"twc-barrow"``."""
+
+AreaCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,40}$")]
+"""A routing area's short code in the directory, e.g. ``"barrow"``."""
+
+WorkerId = ShortText
+"""A person's user id at the identity provider, e.g. ``"twc-0487"``; never a name."""
+
+PostcodeDistrict = Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,2}[0-9][A-Z0-9]?$")]
+"""A postcode district (outward code) in upper case, e.g. ``"LA14"``."""
+
 # National significant number: 9 or 10 digits, never starting with 0.
 _UK_NATIONAL_NUMBER = re.compile(r"[1-9][0-9]{8,9}")
 _PHONE_MAX_INPUT = 24

@@ -22,12 +22,19 @@ DEAD_LETTER: Final = "hub.dead-letter"
 """Messages a consumer could not accept, unchanged, with the reason in headers.
 Key: the original record's key."""
 
+DIRECTORY: Final = "hub.directory"
+"""DirectoryPublished: every version of the areas-and-agencies directory, in full.
+Key: ``"directory"`` (one partition keeps the versions in order)."""
+
+DIRECTORY_KEY: Final = "directory"
+
 ALL_TOPICS: Final = (
     POLICE_INTELLIGENCE,
     REFERRAL_EVENTS,
     POLICE_OUTCOMES,
     ACCESS_EVENTS,
     DEAD_LETTER,
+    DIRECTORY,
 )
 
 

@@ -21,6 +21,7 @@ $(STAMP): pyproject.toml schemas/pyproject.toml
 
 up: install ## start Kafka, PostgreSQL and every service; load the demo directory
 	$(BIN)/hub up
+	$(BIN)/hub directory load infra/directory/cumbria.yaml
 
 down: install ## stop what `make up` started
 	$(BIN)/hub down

@@ -2,8 +2,9 @@
 
 import typer
 
-from services.hub import demo_commands, services_commands
+from services.hub import demo_commands, services_commands, timeline_commands
 from services.hub.deadletters_commands import deadletters_app
+from services.hub.directory_commands import directory_app
 from services.hub.infra_commands import infra_app
 from services.hub.referrals_commands import referrals_app
 
@@ -18,7 +19,9 @@ app.command("stop")(services_commands.stop)
 app.command("status")(services_commands.status)
 app.command("demo")(demo_commands.demo)
 app.add_typer(infra_app, name="infra")
+referrals_app.command("show")(timeline_commands.show)
 app.add_typer(referrals_app, name="referrals")
+app.add_typer(directory_app, name="directory")
 app.add_typer(deadletters_app, name="deadletters")
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from infra.app_secrets import ensure_app_secrets
 from infra.database import SERVICES, ensure_database, ensure_service_role
 from infra.settings import InfraSettings
 from infra.topics import ensure_topics
+from services.runtime.auth import ensure_signing_keys
 
 __all__ = ["ComponentStatus", "down", "env_path", "load_env", "status", "up"]
 
@@ -77,6 +78,8 @@ async def provision(admin: str, bootstrap: str, settings: InfraSettings) -> dict
         env[f"{service.upper()}_DATABASE_URL"] = dsn
     env["HUB_ADMIN_DATABASE_URL"] = admin
     env.update(ensure_app_secrets(settings))
+    # Tokens for the staff APIs: the stack's own Ed25519 key pair (hub token signs with it).
+    env["CASEWORK_TOKEN_PUBLIC_KEY_FILE"] = str(ensure_signing_keys(settings.root)[1])
     report = await ensure_topics(bootstrap)
     if report.created:
         log.info("created topics: %s", ", ".join(report.created))

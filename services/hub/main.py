@@ -7,6 +7,7 @@ from services.hub.deadletters_commands import deadletters_app
 from services.hub.directory_commands import directory_app
 from services.hub.infra_commands import infra_app
 from services.hub.referrals_commands import referrals_app
+from services.hub.token_commands import token
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -18,6 +19,7 @@ app.command("down")(services_commands.down)
 app.command("stop")(services_commands.stop)
 app.command("status")(services_commands.status)
 app.command("demo")(demo_commands.demo)
+app.command("token")(token)
 app.add_typer(infra_app, name="infra")
 referrals_app.command("show")(timeline_commands.show)
 app.add_typer(referrals_app, name="referrals")

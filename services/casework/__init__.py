@@ -1,0 +1,1 @@
+"""casework: the support agency's side. State folded from referral events; a staff API."""

@@ -1,0 +1,1 @@
+"""The staff HTTP API of casework (FastAPI): queue, detail, actions."""

@@ -1,0 +1,41 @@
+"""Reading: the caller's queue, and one referral's detail (each read recorded)."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from referral_schemas.text import AreaCode
+
+from services.casework import usecases
+from services.casework.api.auth import CurrentActor, Deps
+from services.casework.domain import Status
+from services.casework.views import QueuePage, ReferralDetail
+
+router = APIRouter(tags=["queue"])
+
+
+@router.get("/referrals", response_model=QueuePage)
+async def list_queue(
+    actor: CurrentActor,
+    deps: Deps,
+    status: Annotated[Status | None, Query(description="Only referrals in this status.")] = None,
+    area: Annotated[AreaCode | None, Query(description="Only referrals in this area.")] = None,
+    overdue: Annotated[bool | None, Query(description="Only (not) overdue referrals.")] = None,
+    limit: Annotated[int, Query(ge=1, le=200, description="Page size.")] = 50,
+    offset: Annotated[int, Query(ge=0, description="Referrals to skip.")] = 0,
+) -> QueuePage:
+    """The agency's referrals, highest risk first, then the earliest acceptance deadline.
+
+    Police coordinators see the referrals their force raised, across agencies.
+    """
+    filters = usecases.QueueFilters(status, area, overdue, limit, offset)
+    return await usecases.queue(deps.pool, actor, filters, deps.clock)
+
+
+@router.get("/referrals/{referral_id}", response_model=ReferralDetail)
+async def referral_detail(
+    referral_id: uuid.UUID, actor: CurrentActor, deps: Deps
+) -> ReferralDetail:
+    """The minimised referral and its timeline. Every read is recorded as a
+    ReferralConsulted event (DPA 2018 s.62). Unknown or another agency's: 404."""
+    return await usecases.consult(deps.pool, referral_id, actor, deps.clock, uuid.uuid4())

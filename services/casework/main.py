@@ -1,0 +1,47 @@
+"""Run casework: ``python -m services.casework.main``. All wiring is here, none at import."""
+
+import asyncio
+from pathlib import Path
+
+from referral_schemas.topics import REFERRAL_EVENTS
+
+from services.casework.handlers import handle
+from services.casework.http import http_task
+from services.casework.settings import CaseworkSettings
+from services.runtime.app import ServiceSpec, Subscription, run_service
+from services.runtime.auth import TokenVerifier
+from services.runtime.clock import SystemClock
+
+
+def _public_key(settings: CaseworkSettings) -> str:
+    """The token issuer's public key; `hub infra up` sets the local one in the env file."""
+    configured = settings.public_key_pem()
+    if configured is None:
+        raise SystemExit("set CASEWORK_TOKEN_PUBLIC_KEY_FILE (or _PEM) to the token issuer's key")
+    return configured
+
+
+def build(settings: CaseworkSettings) -> ServiceSpec:
+    verifier = TokenVerifier(
+        _public_key(settings),
+        settings.token_issuer,
+        settings.token_audience,
+        settings.token_algorithms,
+    )
+    clock = SystemClock()
+    return ServiceSpec(
+        name="casework",
+        settings=settings,
+        migrations=Path(__file__).with_name("migrations"),
+        subscriptions=[Subscription(REFERRAL_EVENTS, handle)],
+        clock=clock,
+        background=[http_task(settings.http_host, settings.http_port, verifier, clock)],
+    )
+
+
+def main() -> None:
+    asyncio.run(run_service(build(CaseworkSettings())))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,218 @@
+"""The staff API's work, each in ONE transaction: actions become events through the outbox
+with the state change they cause; every detail read is recorded as a consultation.
+
+An action's events are claimed in the inbox of casework's own consumer as they are
+written, so when they come back from Kafka the consumer skips them instead of folding them
+a second time.
+"""
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from referral_schemas import EventData, make_envelope
+from referral_schemas.access_v1 import ConsultationPurpose, ReferralConsulted
+from referral_schemas.topics import ACCESS_EVENTS, REFERRAL_EVENTS
+
+from services.casework import store
+from services.casework.decisions import (
+    POLICE,
+    STAFF,
+    Actor,
+    Command,
+    Refusal,
+    RefusalKind,
+    can_see,
+    decide,
+)
+from services.casework.domain import CaseState, Status, apply
+from services.casework.views import ActionResult, QueuePage, ReferralDetail, detail, queue_item
+from services.runtime.clock import CausalIds, Clock
+from services.runtime.db import Connection
+from services.runtime.inbox import claim
+from services.runtime.outbox import enqueue, event_message
+
+CONSUMER = "casework/referral.events"
+SOURCE = "referral-hub/casework"
+DETAIL_VIA = "casework-api GET /referrals/{referral_id}"
+
+
+class Refused(Exception):
+    """The action or read is refused; nothing was changed."""
+
+    def __init__(self, refusal: Refusal) -> None:
+        super().__init__(refusal.code)
+        self.refusal = refusal
+
+
+NOT_FOUND = Refusal("not_found", "no such referral", RefusalKind.NOT_FOUND)
+KEY_REUSED = Refusal(
+    "idempotency_key_reused",
+    "this Idempotency-Key was already used for a different request; use a new key",
+    RefusalKind.INVALID,
+)
+
+
+@dataclass(frozen=True)
+class ActionRequest:
+    referral_id: uuid.UUID
+    command: Command
+    actor: Actor
+    cause: uuid.UUID
+    """Derived from the Idempotency-Key (or random without one): event ids derive from it."""
+    key: str | None
+    fingerprint: str
+    """Hash of method, path and body: the same key must come with the same request."""
+
+
+@dataclass(frozen=True)
+class Response:
+    status_code: int
+    body: dict[str, Any]
+
+
+async def perform(pool: "asyncpg.Pool[Any]", request: ActionRequest, clock: Clock) -> Response:
+    user = request.actor.user
+    async with pool.acquire() as conn, conn.transaction():
+        if request.key is not None:
+            stored = await store.lock_idempotency_key(conn, user, request.key)
+            if stored is not None:
+                if stored.fingerprint != request.fingerprint:
+                    raise Refused(KEY_REUSED)
+                return Response(stored.status_code, stored.body)
+        state = await store.load(conn, request.referral_id, lock=True)
+        if state is None:
+            raise Refused(NOT_FOUND)
+        decision = decide(state, request.command, request.actor, clock.now())
+        if isinstance(decision, Refusal):
+            raise Refused(decision)
+        response = await _record(conn, state, decision, request, clock)
+        if request.key is not None:
+            saved = store.StoredResponse(request.fingerprint, response.status_code, response.body)
+            await store.store_response(conn, user, request.key, saved)
+        return response
+
+
+async def _record(
+    conn: Connection,
+    state: CaseState,
+    events: list[EventData],
+    request: ActionRequest,
+    clock: Clock,
+) -> Response:
+    ids = CausalIds("casework-api", request.cause)
+    referral_id = str(state.referral_id)
+    envelopes = [
+        make_envelope(
+            data,
+            id=ids.new(f"{index}/{data.EVENT_TYPE}"),
+            source=SOURCE,
+            time=clock.now(),
+            subject=referral_id,
+            correlation_id=state.correlation_id,
+            causation_id=None,
+            actor=f"user:{request.actor.user}",
+            agency=request.actor.agency,
+        )
+        for index, data in enumerate(events)
+    ]
+    new_state: CaseState | None = state
+    for envelope in envelopes:
+        if not await claim(conn, CONSUMER, envelope.id):
+            raise RuntimeError("an event id of this action was already recorded")
+        new_state = apply(new_state, envelope)
+    assert new_state is not None
+    await store.save(conn, new_state)
+    for envelope in envelopes:
+        await store.add_to_timeline(conn, envelope)
+    await enqueue(conn, [event_message(REFERRAL_EVENTS, referral_id, e) for e in envelopes])
+    result = ActionResult(
+        referral_id=state.referral_id,
+        status=new_state.status,
+        events=[e.type for e in envelopes],
+        event_ids=[e.id for e in envelopes],
+    )
+    return Response(200, result.model_dump(mode="json"))
+
+
+async def consult(
+    pool: "asyncpg.Pool[Any]",
+    referral_id: uuid.UUID,
+    actor: Actor,
+    clock: Clock,
+    event_id: uuid.UUID,
+) -> ReferralDetail:
+    """The referral's detail, recording the read as ReferralConsulted (hub.access)."""
+    async with pool.acquire() as conn, conn.transaction():
+        state = await store.load(conn, referral_id, lock=False)
+        if state is None or not can_see(state, actor):
+            raise Refused(NOT_FOUND)
+        timeline = await store.timeline(conn, referral_id)
+        now = clock.now()
+        consulted = ReferralConsulted(
+            referral_id=referral_id,
+            user=actor.user,
+            agency=actor.agency,
+            role=actor.role.value,
+            purpose=_purpose(actor),
+            consulted_at=now,
+            via=DETAIL_VIA,
+        )
+        envelope = make_envelope(
+            consulted,
+            id=event_id,
+            source=SOURCE,
+            time=now,
+            subject=str(referral_id),
+            correlation_id=state.correlation_id,
+            causation_id=None,
+            actor=f"user:{actor.user}",
+            agency=actor.agency,
+        )
+        await enqueue(conn, [event_message(ACCESS_EVENTS, str(referral_id), envelope)])
+        return detail(state, timeline, now)
+
+
+def _purpose(actor: Actor) -> ConsultationPurpose:
+    if actor.role in POLICE:
+        return ConsultationPurpose.POLICE_COORDINATION
+    return ConsultationPurpose.CASEWORK
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    status: Status | None
+    area: str | None
+    overdue: bool | None
+    limit: int
+    offset: int
+
+
+async def queue(
+    pool: "asyncpg.Pool[Any]", actor: Actor, filters: QueueFilters, clock: Clock
+) -> QueuePage:
+    """Staff get their agency's queue; police coordinators their force's referrals."""
+    if actor.role in STAFF and actor.agency is not None:
+        column, scope = "agency", actor.agency
+    elif actor.role in POLICE and actor.force is not None:
+        column, scope = "force", actor.force
+    else:
+        raise Refused(
+            Refusal("role_not_allowed", "this role has no referral queue", RefusalKind.FORBIDDEN)
+        )
+    now = clock.now()
+    query = store.QueueQuery(
+        column,
+        scope,
+        filters.status,
+        filters.area,
+        filters.overdue,
+        filters.limit,
+        filters.offset,
+        now,
+    )
+    async with pool.acquire() as conn:
+        states, total = await store.queue(conn, query)
+    items = [queue_item(s, now) for s in states]
+    return QueuePage(items=items, total=total, limit=filters.limit, offset=filters.offset)

@@ -1,0 +1,166 @@
+"""What the API shows of a referral. Pure.
+
+The queue shows no personal data (no name, no address): reading those is a consultation,
+and consultations happen only on the detail page, where each one is recorded.
+"""
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from referral_schemas import EventData
+
+from services.casework.domain import CaseState, Status
+
+# Event fields a timeline entry may show: codes, deadlines, worker ids. Never a name,
+# an address, an intelligence reference or free text.
+_SUMMARY_FIELDS = frozenset(
+    {
+        "agency",
+        "from_agency",
+        "to_agency",
+        "area",
+        "due_by",
+        "reason",
+        "cause",
+        "method",
+        "result",
+        "level",
+        "worker",
+        "outcome",
+        "risk_level",
+        "reason_categories",
+        "link_basis",
+        "visitor_safety",
+        "by",
+    }
+)
+
+
+def timeline_summary(data: EventData) -> dict[str, Any]:
+    dumped = data.model_dump(mode="json")
+    return {name: value for name, value in dumped.items() if name in _SUMMARY_FIELDS}
+
+
+def is_overdue(state: CaseState, now: datetime) -> bool:
+    """Flagged by an SlaBreached event, or visibly past the acceptance deadline already."""
+    waiting = state.status is Status.AWAITING_ACCEPTANCE
+    return state.overdue or (waiting and state.due_by is not None and state.due_by < now)
+
+
+class QueueItem(BaseModel):
+    """One referral in a queue: codes and dates only."""
+
+    model_config = ConfigDict(frozen=True)
+
+    referral_id: uuid.UUID
+    status: Status
+    risk_level: str = Field(description="critical, high, medium or low")
+    reason_categories: list[str]
+    visitor_safety: list[str]
+    force: str
+    agency: str | None
+    area: str | None
+    postcode_district: str
+    opened_at: datetime
+    due_by: datetime | None = Field(description="Acceptance deadline set by routing.")
+    overdue: bool
+    held: bool = Field(description="On a police hold: do not approach.")
+    hold_reason: str | None
+    assigned_to: str | None
+    outcome: str | None
+    cancel_reason: str | None = Field(description="Why it was cancelled, when it was.")
+
+
+class QueuePage(BaseModel):
+    items: list[QueueItem]
+    total: int = Field(description="How many referrals match the filters, over all pages.")
+    limit: int
+    offset: int
+
+
+class SubjectView(BaseModel):
+    given_name: str
+    family_name: str
+    date_of_birth: date | None
+    phone: str | None
+
+
+class AddressView(BaseModel):
+    line1: str
+    line2: str | None
+    town: str
+    postcode: str
+
+
+class TimelineEntry(BaseModel):
+    event_id: uuid.UUID
+    type: str
+    at: datetime
+    actor: str
+    agency: str | None
+    summary: dict[str, Any]
+
+
+class ReferralDetail(QueueItem):
+    """The minimised referral (as the ISA allows the agency to see it) and its history."""
+
+    isa_version: str | None
+    subject: SubjectView
+    address: AddressView
+    contact_attempts: int
+    visit_attempts: int
+    visits_completed: int
+    first_contact_at: datetime | None
+    engagement: str | None
+    timeline: list[TimelineEntry]
+
+
+class ActionResult(BaseModel):
+    """What a staff action recorded."""
+
+    referral_id: uuid.UUID
+    status: Status
+    events: list[str] = Field(description="Types of the events recorded, in order.")
+    event_ids: list[uuid.UUID]
+
+
+def queue_item(state: CaseState, now: datetime) -> QueueItem:
+    return QueueItem(
+        referral_id=state.referral_id,
+        status=state.status,
+        risk_level=state.risk_level,
+        reason_categories=list(state.reason_categories),
+        visitor_safety=list(state.visitor_safety),
+        force=state.force,
+        agency=state.agency,
+        area=state.area,
+        postcode_district=state.address.district,
+        opened_at=state.opened_at,
+        due_by=state.due_by,
+        overdue=is_overdue(state, now),
+        held=state.held,
+        hold_reason=state.hold_reason,
+        assigned_to=state.assigned_to,
+        outcome=state.outcome,
+        cancel_reason=state.cancel_reason,
+    )
+
+
+def detail(state: CaseState, timeline: list[dict[str, Any]], now: datetime) -> ReferralDetail:
+    address = state.address
+    return ReferralDetail(
+        **queue_item(state, now).model_dump(),
+        isa_version=state.isa_version,
+        subject=SubjectView(**state.subject.model_dump()),
+        address=AddressView(
+            line1=address.line1, line2=address.line2, town=address.town, postcode=address.postcode
+        ),
+        contact_attempts=state.contact_attempts,
+        visit_attempts=state.visit_attempts,
+        visits_completed=state.visits_completed,
+        first_contact_at=state.first_contact_at,
+        engagement=state.engagement,
+        timeline=[TimelineEntry(**entry) for entry in timeline],
+    )

@@ -1,60 +1,18 @@
-"""The staff API inside the service process: uvicorn as a ServiceSpec background task.
+"""casework's staff API, served inside the service process (see services.runtime.http)."""
 
-FastStream owns SIGTERM/SIGINT: uvicorn's own signal capture is switched off, so a signal
-stops FastStream, which cancels this task, which lets uvicorn finish in-flight requests and
-close its socket before the pool closes.
-"""
-
-import asyncio
-import contextlib
-from collections.abc import Iterator
 from typing import Any
 
 import asyncpg
-import uvicorn
 
 from services.casework.api.app import create_app
 from services.runtime.app import BackgroundTask
 from services.runtime.auth import TokenVerifier
 from services.runtime.clock import Clock
-from services.runtime.logs import get_logger
-
-log = get_logger()
-_GRACE_S = 10
-
-
-class _Server(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
+from services.runtime.http import http_task as serve_http
 
 
 def http_task(host: str, port: int, verifier: TokenVerifier, clock: Clock) -> BackgroundTask:
-    async def serve(pool: "asyncpg.Pool[Any]") -> None:
-        config = uvicorn.Config(
-            create_app(pool, verifier, clock),
-            host=host,
-            port=port,
-            lifespan="off",
-            access_log=False,  # paths carry referral ids; the audit trail is the events
-            log_config=None,
-            timeout_graceful_shutdown=_GRACE_S,
-        )
-        server = _Server(config)
-        serving = asyncio.ensure_future(server.serve())
-        try:
-            while not server.started and not serving.done():
-                await asyncio.sleep(0.05)
-            if server.started:
-                log.info("http_listening", host=host, port=port)
-            await asyncio.shield(serving)
-        except SystemExit:
-            # uvicorn exits when it cannot bind: the service is useless without its API.
-            log.error("http_failed_to_start", host=host, port=port)
-            raise
-        except asyncio.CancelledError:
-            server.should_exit = True
-            await serving
-            raise
+    def build(pool: "asyncpg.Pool[Any]") -> Any:
+        return create_app(pool, verifier, clock)
 
-    return serve
+    return serve_http(build, host, port)

@@ -14,7 +14,7 @@ from referral_schemas.topics import POLICE_INTELLIGENCE, POLICE_OUTCOMES, REFERR
 from services.runtime.auth import ensure_signing_keys
 from tests.e2e.conftest import Spawn
 from tests.e2e.helpers import event_about, event_for_referral
-from tests.e2e.lifecycle_support import Staff, directory_in_force, sees, start_system
+from tests.e2e.lifecycle_support import PLENTY, Staff, directory_in_force, sees, start_system
 from tests.support.directory import cumbria_directory
 from tests.support.intelligence import encode, key_of, submitted, withdrawn
 from tests.support.kafka import TopicWatch, send, watch
@@ -43,7 +43,7 @@ async def system(
 
 def _barrow_only_twc() -> list[dict[str, Any]]:
     """Agencies where Barrow is covered by The Well Communities' Barrow team alone."""
-    agencies: list[dict[str, Any]] = cumbria_directory(1)["agencies"]
+    agencies: list[dict[str, Any]] = cumbria_directory(1, capacity=PLENTY)["agencies"]
     for agency in agencies:
         if agency["code"] == "cumbria-recovery-south":
             agency["areas"] = ["kendal"]

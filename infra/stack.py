@@ -79,7 +79,9 @@ async def provision(admin: str, bootstrap: str, settings: InfraSettings) -> dict
     env["HUB_ADMIN_DATABASE_URL"] = admin
     env.update(ensure_app_secrets(settings))
     # Tokens for the staff APIs: the stack's own Ed25519 key pair (hub token signs with it).
-    env["CASEWORK_TOKEN_PUBLIC_KEY_FILE"] = str(ensure_signing_keys(settings.root)[1])
+    public_key = str(ensure_signing_keys(settings.root)[1])
+    env["CASEWORK_TOKEN_PUBLIC_KEY_FILE"] = public_key
+    env["INSIGHTS_TOKEN_PUBLIC_KEY_FILE"] = public_key
     report = await ensure_topics(bootstrap)
     if report.created:
         log.info("created topics: %s", ", ".join(report.created))

@@ -17,7 +17,9 @@ def token(
     user: Annotated[str, typer.Option(help="User id (the token's subject).")],
     role: Annotated[
         str,
-        typer.Option(help="support_worker, agency_lead, police_coordinator or auditor."),
+        typer.Option(
+            help="support_worker, agency_lead, police_coordinator, auditor or programme_manager."
+        ),
     ],
     agency: Annotated[str | None, typer.Option(help="Agency code, e.g. twc-barrow.")] = None,
     force: Annotated[str | None, typer.Option(help="Force code (police), e.g. cumbria.")] = None,

@@ -1,0 +1,52 @@
+"""Run insights: ``python -m services.insights.main``. All wiring is here, none at import."""
+
+import asyncio
+from pathlib import Path
+
+from referral_schemas.topics import DIRECTORY, POLICE_INTELLIGENCE, REFERRAL_EVENTS
+
+from services.insights.handlers import on_directory, on_intelligence, on_referral_event
+from services.insights.http import http_task
+from services.insights.settings import InsightsSettings
+from services.runtime.app import ServiceSpec, Subscription, run_service
+from services.runtime.auth import TokenVerifier
+from services.runtime.clock import SystemClock
+
+
+def _public_key(settings: InsightsSettings) -> str:
+    """The token issuer's public key; the stack's env file sets the local one."""
+    configured = settings.public_key_pem()
+    if configured is None:
+        raise SystemExit("set INSIGHTS_TOKEN_PUBLIC_KEY_FILE (or _PEM) to the token issuer's key")
+    return configured
+
+
+def build(settings: InsightsSettings) -> ServiceSpec:
+    verifier = TokenVerifier(
+        _public_key(settings),
+        settings.token_issuer,
+        settings.token_audience,
+        settings.token_algorithms,
+    )
+    clock = SystemClock()
+    return ServiceSpec(
+        # The runtime uses the name as the consumer group: a new name replays from offset 0.
+        name=settings.consumer_group,
+        settings=settings,
+        migrations=Path(__file__).with_name("migrations"),
+        subscriptions=[
+            Subscription(DIRECTORY, on_directory),
+            Subscription(POLICE_INTELLIGENCE, on_intelligence),
+            Subscription(REFERRAL_EVENTS, on_referral_event),
+        ],
+        clock=clock,
+        background=[http_task(settings.http_host, settings.http_port, verifier, clock)],
+    )
+
+
+def main() -> None:
+    asyncio.run(run_service(build(InsightsSettings())))
+
+
+if __name__ == "__main__":
+    main()

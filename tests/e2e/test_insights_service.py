@@ -1,0 +1,246 @@
+"""insights as a separate process on the real broker and database: a realistic story of two
+months published as the services and police systems would publish it, read back over HTTP;
+then a second instance with a fresh consumer group and a fresh schema replays every topic
+from offset 0 and serves the same figures."""
+
+import asyncio
+import json
+import random
+import string
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from services.runtime.auth import ensure_signing_keys, mint_token
+from tests.e2e.conftest import Spawn
+from tests.e2e.lifecycle_support import free_port
+from tests.support.directory import cumbria_directory, next_directory_version, send_directory
+from tests.support.services import ServiceProcess
+from tests.unit.test_insights_events import (
+    FAMILY_NAME,
+    GIVEN_NAME,
+    Message,
+)
+from tests.unit.test_insights_story import STORY_FIGURES, STORY_LINES, programme_story
+
+pytestmark = pytest.mark.e2e
+_rng = random.SystemRandom()
+
+
+def unique_place() -> tuple[str, str]:
+    """An area code and a postcode district no other run uses ('Q' starts no real one)."""
+    letters = string.ascii_uppercase
+    district = f"Q{_rng.choice(letters)}{_rng.randint(1, 9)}{_rng.choice(letters)}"
+    return f"t-{uuid.uuid4().hex[:10]}", district
+
+
+async def publish(bootstrap: str, messages: list[Message]) -> list[tuple[int, int]]:
+    """In order, each on its own topic and key, as their producers would send them;
+    returns (partition, offset) of each."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        sent = []
+        for m in messages:
+            meta = await producer.send_and_wait(m.topic, m.value, key=m.key.encode())
+            sent.append((meta.partition, meta.offset))
+        return sent
+    finally:
+        await producer.stop()
+
+
+async def directory_with(bootstrap: str, area: str, district: str, **extra: Any) -> None:
+    """The Cumbria directory plus one test area, as a new version."""
+    version = await next_directory_version(bootstrap)
+    base = cumbria_directory(version, capacity=100_000)
+    areas = [
+        *base["areas"],
+        {
+            "code": area,
+            "name": f"Test {area}",
+            "force": "cumbria",
+            "postcode_districts": [district],
+        },
+    ]
+    await send_directory(
+        bootstrap, cumbria_directory(version, capacity=100_000, areas=areas, **extra)
+    )
+
+
+@dataclass
+class Reader:
+    """Someone reading the figures over HTTP from one insights instance."""
+
+    client: httpx.AsyncClient
+    private_key: str
+    role: str = "programme_manager"
+
+    def headers(self) -> dict[str, str]:
+        token = mint_token(
+            self.private_key,
+            user="reader-1",
+            role=self.role,
+            agency=None,
+            force=None,
+            now=datetime.now(UTC),
+            lifetime=timedelta(hours=1),
+        )
+        return {"Authorization": f"Bearer {token}"}
+
+    async def get(self, path: str, **params: Any) -> Any:
+        response = await self.client.get(path, params=params, headers=self.headers())
+        assert response.status_code == 200, response.text
+        return response.json() if path != "/figures.csv" else response.text
+
+    async def figures(self, area: str, first: str, last: str) -> dict[str, dict[str, Any]]:
+        """GET /figures for one area, by month."""
+        page = await self.get("/figures", **{"from": first, "to": last, "area": area})
+        return {row["month"]: row for row in page["rows"]}
+
+    async def county_lines(self, area: str, as_of: str) -> int | None:
+        page = await self.get("/county-lines", as_of=as_of)
+        return next((a["active_county_lines"] for a in page["areas"] if a["area"] == area), None)
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], what: str, timeout_s: float = 180) -> Any:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while True:
+        found = await check()
+        if found:
+            return found
+        if loop.time() > deadline:
+            raise AssertionError(f"never happened: {what}")
+        await asyncio.sleep(0.5)
+
+
+def start_insights(
+    spawn: Spawn, log_name: str, public_key: Path, **env: str
+) -> tuple[ServiceProcess, int]:
+    port = free_port()
+    service = spawn(
+        "insights",
+        log_name,
+        INSIGHTS_HTTP_PORT=str(port),
+        INSIGHTS_TOKEN_PUBLIC_KEY_FILE=str(public_key),
+        **env,
+    )
+    service.wait_for_log('"http_listening"')
+    return service, port
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> tuple[str, Path]:
+    private_path, public_path = ensure_signing_keys(tmp_path)
+    return private_path.read_text(), public_path
+
+
+@pytest.fixture
+async def fresh_schema(stack_env: dict[str, str]) -> AsyncIterator[str]:
+    """An empty schema owned by insights' role; yields a DSN of insights selecting it."""
+    admin_parts = urlsplit(stack_env["HUB_ADMIN_DATABASE_URL"])
+    admin = await asyncpg.connect(urlunsplit(admin_parts._replace(path="/referral_hub")))
+    name = f"insights_rebuild_{uuid.uuid4().hex[:10]}"
+    await admin.execute(f"CREATE SCHEMA {name} AUTHORIZATION insights")
+    try:
+        dsn = urlsplit(stack_env["INSIGHTS_DATABASE_URL"])
+        yield urlunsplit(dsn._replace(query=f"search_path={name}"))
+    finally:
+        await admin.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+        await admin.close()
+
+
+async def test_figures_of_a_story_over_http_and_the_same_after_a_rebuild_from_offset_0(
+    bootstrap: str,
+    spawn: Spawn,
+    keys: tuple[str, Path],
+    fresh_schema: str,
+    stack_env: dict[str, str],
+) -> None:
+    private_key, public_key = keys
+    area, district = unique_place()
+    live, port = start_insights(spawn, "insights-live", public_key)
+    await directory_with(bootstrap, area, district)
+    story = programme_story(area, district)
+    unreadable = Message("police.intelligence", "cumbria:BROKEN", b'{"specversion": "1.0", ')
+    sent = await publish(bootstrap, [*story[:10], unreadable, *story[10:]])
+
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+        reader = Reader(client, private_key)
+
+        async def story_folded() -> dict[str, dict[str, Any]] | None:
+            rows = await reader.figures(area, "2024-01", "2024-03")
+            february = rows.get("2024-02", {})
+            done = february.get("active_county_lines") == 3 and february["outcomes"]["signposted"]
+            return rows if done else None
+
+        rows: dict[str, dict[str, Any]] = await eventually(story_folded, "story folded")
+        for month, expected in STORY_FIGURES.items():
+            assert {name: rows[month][name] for name in expected} == expected, month
+            assert rows[month]["area_name"] == f"Test {area}"
+        assert {d: await reader.county_lines(area, d) for d in STORY_LINES} == STORY_LINES
+        csv_text = await Reader(client, private_key, "auditor").get(
+            "/figures.csv", **{"from": "2024-01", "to": "2024-02", "area": area}
+        )
+        assert csv_text.count("\r\n") == 3  # the header and two months
+    dsn, (partition, offset) = stack_env["INSIGHTS_DATABASE_URL"], sent[10]
+    await eventually(lambda: _dead_lettered(dsn, partition, offset), "unreadable dead-lettered")
+
+    rebuilt, rebuilt_port = start_insights(
+        spawn,
+        "insights-rebuild",
+        public_key,
+        INSIGHTS_CONSUMER_GROUP=f"insights-rebuild-{uuid.uuid4().hex[:8]}",
+        INSIGHTS_DATABASE_URL=fresh_schema,
+    )
+    try:
+        base_url = f"http://127.0.0.1:{rebuilt_port}"
+        async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+            again = Reader(client, private_key, role="police_coordinator")
+
+            async def same_figures() -> bool:
+                return await again.figures(area, "2024-01", "2024-03") == rows
+
+            await eventually(same_figures, "the rebuilt instance serves the same figures")
+            assert {d: await again.county_lines(area, d) for d in STORY_LINES} == STORY_LINES
+    finally:
+        rebuilt.stop()  # before the fixture drops its schema
+    personal = [GIVEN_NAME, FAMILY_NAME, *_intelligence_subjects(story)]
+    for log in (live.log_path, rebuilt.log_path):
+        text = log.read_text()
+        assert [name for name in personal if name in text] == []
+
+
+def _intelligence_subjects(story: list[Message]) -> list[str]:
+    names = []
+    for message in story:
+        data = json.loads(message.value)["data"]
+        if "subject" in data:
+            names.append(data["subject"]["family_name"])
+    return names
+
+
+async def _dead_lettered(dsn: str, partition: int, offset: int) -> bool:
+    """insights, under its own consumer name, dead-lettered the record at this position."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        found: bool = await conn.fetchval(
+            """SELECT count(*) = 1 FROM dead_letters
+                WHERE consumer = 'insights/police.intelligence'
+                  AND source_topic = 'police.intelligence'
+                  AND source_partition = $1 AND source_offset = $2""",
+            partition,
+            offset,
+        )
+        return found
+    finally:
+        await conn.close()

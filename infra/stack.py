@@ -25,6 +25,7 @@ from infra.app_secrets import ensure_app_secrets
 from infra.database import SERVICES, ensure_database, ensure_service_role
 from infra.settings import InfraSettings
 from infra.topics import ensure_topics
+from services.audit.signing import ensure_checkpoint_key
 from services.runtime.auth import ensure_signing_keys
 
 __all__ = ["ComponentStatus", "down", "env_path", "load_env", "status", "up"]
@@ -82,6 +83,9 @@ async def provision(admin: str, bootstrap: str, settings: InfraSettings) -> dict
     public_key = str(ensure_signing_keys(settings.root)[1])
     env["CASEWORK_TOKEN_PUBLIC_KEY_FILE"] = public_key
     env["INSIGHTS_TOKEN_PUBLIC_KEY_FILE"] = public_key
+    env["AUDIT_TOKEN_PUBLIC_KEY_FILE"] = public_key
+    # The ledger's checkpoint signing key: outside the database, like a real deployment's HSM.
+    env["AUDIT_CHECKPOINT_KEY_FILE"] = str(ensure_checkpoint_key(settings.root))
     report = await ensure_topics(bootstrap)
     if report.created:
         log.info("created topics: %s", ", ".join(report.created))

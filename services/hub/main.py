@@ -3,6 +3,7 @@
 import typer
 
 from services.hub import demo_commands, services_commands, timeline_commands
+from services.hub.audit_commands import audit_app
 from services.hub.deadletters_commands import deadletters_app
 from services.hub.directory_commands import directory_app
 from services.hub.infra_commands import infra_app
@@ -24,6 +25,7 @@ app.add_typer(infra_app, name="infra")
 referrals_app.command("show")(timeline_commands.show)
 app.add_typer(referrals_app, name="referrals")
 app.add_typer(directory_app, name="directory")
+app.add_typer(audit_app, name="audit")
 app.add_typer(deadletters_app, name="deadletters")
 
 if __name__ == "__main__":

@@ -106,5 +106,7 @@ def start_system(spawn: Spawn, test: str, public_key: Path) -> int:
 async def directory_in_force(bootstrap: str, **overrides: Any) -> None:
     """Publish a Cumbria directory version (with ``overrides``) and wait until routing has it."""
     version = await next_directory_version(bootstrap)
-    data = cumbria_directory(version, capacity=PLENTY, **overrides)
+    data = cumbria_directory(version, **overrides)
+    for agency in data["agencies"]:
+        agency["capacity"] = PLENTY  # even in ``overrides``: earlier runs' referrals still count
     await wait_committed(bootstrap, "routing", await send_directory(bootstrap, data))

@@ -1,0 +1,2 @@
+"""audit: the tamper-evident ledger of every record on every topic (DPA 2018 s.62 logs),
+signed checkpoints, verification and replay. See docs/audit.md."""

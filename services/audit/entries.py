@@ -1,0 +1,217 @@
+"""What the ledger keeps of one Kafka record, and its canonical bytes. Pure.
+
+An entry is metadata plus a sha256 of the record's bytes: never the payload. Identifiers
+the hub defines (event and referral ids, agency and force codes, user ids of actors) are
+kept in clear; anything else a record carries (names, addresses, narrative, the record's
+key when it is not a known identifier) is only hashed. The same record always gives the
+same entry, so a replay of the topics rebuilds the ledger byte for byte.
+"""
+
+import hashlib
+import json
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+from referral_schemas import Envelope, EventRejected, envelope_model, parse_event
+from referral_schemas.topics import DEAD_LETTER, POLICE_INTELLIGENCE, intelligence_key
+
+from services.audit.categories import category_of, disclosure_of
+from services.audit.checkpoint_event import AuditCheckpoint
+
+_SAFE_TEXT = re.compile(r"^[A-Za-z0-9_.:/-]{1,100}$")
+_DIGITS = re.compile(r"^[0-9]{1,19}$")
+_DLQ_HEADERS = {
+    "dlq.reason": "reason",
+    "dlq.consumer": "consumer",
+    "dlq.source.topic": "source_topic",
+    "dlq.source.partition": "source_partition",
+    "dlq.source.offset": "source_offset",
+}
+
+
+@dataclass(frozen=True)
+class RecordFacts:
+    """A Kafka record as read from the broker (consumer or replay)."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp_ms: int | None
+    key: bytes | None
+    value: bytes
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+
+@dataclass(frozen=True)
+class EntryContent:
+    """Every field of a ledger entry that its hash covers, except its position."""
+
+    topic: str
+    partition: int
+    offset: int
+    record_timestamp_ms: int | None
+    key_sha256: str | None
+    value_sha256: str
+    value_bytes: int
+    event_id: uuid.UUID | None = None
+    type: str | None = None
+    event_time: datetime | None = None
+    actor: str | None = None
+    agency: str | None = None
+    subject: str | None = None
+    correlation_id: uuid.UUID | None = None
+    referral_id: uuid.UUID | None = None
+    category: str | None = None
+    recipients: tuple[str, ...] = ()
+    purpose: str | None = None
+    intelligence: str | None = None
+    parse_error: str | None = None
+    dead_letter: dict[str, Any] | None = field(default=None, hash=False)
+
+    def identity(self) -> str:
+        """What makes two records the same thing: a resend of an event (same id on the same
+        topic) or a refusal dead-lettered twice is one entry, not two."""
+        if self.dead_letter is not None and len(self.dead_letter) == len(_DLQ_HEADERS):
+            dl = self.dead_letter
+            where = f"{dl['source_topic']}:{dl['source_partition']}:{dl['source_offset']}"
+            return f"dlq:{dl['consumer']}:{where}"
+        if self.event_id is not None and self.topic != DEAD_LETTER:
+            return f"event:{self.topic}:{self.event_id}"
+        return f"record:{self.topic}:{self.partition}:{self.offset}"
+
+    def canonical(self, position: int) -> bytes:
+        """The bytes the chain hashes: sorted-key compact ASCII JSON."""
+        body = {
+            "position": position,
+            "topic": self.topic,
+            "partition": self.partition,
+            "offset": self.offset,
+            "record_timestamp_ms": self.record_timestamp_ms,
+            "key_sha256": self.key_sha256,
+            "value_sha256": self.value_sha256,
+            "value_bytes": self.value_bytes,
+            "event_id": _text(self.event_id),
+            "type": self.type,
+            "event_time": time_text(self.event_time),
+            "actor": self.actor,
+            "agency": self.agency,
+            "subject": self.subject,
+            "correlation_id": _text(self.correlation_id),
+            "referral_id": _text(self.referral_id),
+            "category": self.category,
+            "recipients": list(self.recipients),
+            "purpose": self.purpose,
+            "intelligence": self.intelligence,
+            "parse_error": self.parse_error,
+            "dead_letter": self.dead_letter,
+        }
+        return json.dumps(body, sort_keys=True, separators=(",", ":")).encode("ascii")
+
+
+def _text(value: uuid.UUID | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def time_text(value: datetime | None) -> str | None:
+    """UTC, microseconds: what PostgreSQL's timestamptz keeps, so it survives the database."""
+    return None if value is None else value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def describe(record: RecordFacts) -> EntryContent:
+    """The entry of one record. Never raises: unreadable bytes are recorded as such."""
+    base = EntryContent(
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        record_timestamp_ms=record.timestamp_ms,
+        key_sha256=None if record.key is None else sha256_hex(record.key),
+        value_sha256=sha256_hex(record.value),
+        value_bytes=len(record.value),
+    )
+    dead_letter = _dead_letter(record) if record.topic == DEAD_LETTER else None
+    envelope, error = parse_record(record.value)
+    if envelope is None:
+        fallback = "collection" if record.topic == POLICE_INTELLIGENCE else None
+        return _replace(base, parse_error=error, dead_letter=dead_letter, category=fallback)
+    return _from_envelope(base, envelope, dead_letter)
+
+
+def parse_record(value: bytes) -> tuple[Envelope[Any] | None, str | None]:
+    """The envelope of a record, or why it has none (a rejection reason code)."""
+    try:
+        return parse_event(value), None
+    except EventRejected as rejected:
+        if rejected.reason.value == "unknown_event_type":
+            try:
+                return envelope_model(AuditCheckpoint).model_validate_json(value), None
+            except ValidationError:
+                pass
+        return None, rejected.reason.value
+
+
+def _from_envelope(
+    base: EntryContent, envelope: Envelope[Any], dead_letter: dict[str, Any] | None
+) -> EntryContent:
+    data = envelope.data
+    referral_id = getattr(data, "referral_id", None)
+    intelligence = _intelligence(data)
+    refused = base.topic == DEAD_LETTER
+    recipients, purpose = disclosure_of(data)
+    return _replace(
+        base,
+        event_id=envelope.id,
+        type=envelope.type,
+        event_time=envelope.time,
+        actor=envelope.actor,
+        agency=envelope.agency,
+        subject=_subject(envelope.subject, referral_id, intelligence),
+        correlation_id=envelope.correlationid,
+        referral_id=referral_id if isinstance(referral_id, uuid.UUID) else None,
+        category=None if refused else category_of(envelope.type),
+        recipients=() if refused else recipients,
+        purpose=None if refused else purpose,
+        intelligence=intelligence,
+        dead_letter=dead_letter,
+    )
+
+
+def _intelligence(data: Any) -> str | None:
+    force, ref = getattr(data, "force", None), getattr(data, "intelligence_ref", None)
+    if isinstance(force, str) and isinstance(ref, str):
+        return intelligence_key(force, ref)
+    return None
+
+
+def _subject(subject: str, referral_id: Any, intelligence: str | None) -> str | None:
+    """The envelope's subject only when it is the identifier it should be, never free text."""
+    known = {"directory", "audit", intelligence, None if referral_id is None else str(referral_id)}
+    return subject if subject in known else None
+
+
+def _dead_letter(record: RecordFacts) -> dict[str, Any] | None:
+    """Why and where from, from the dlq.* headers; dlq.detail is left out (free text)."""
+    found: dict[str, Any] = {}
+    for name, value in record.headers:
+        field_name = _DLQ_HEADERS.get(name)
+        if field_name is None or field_name in found:
+            continue
+        text = value.decode("ascii", errors="replace")
+        if field_name in ("source_partition", "source_offset"):
+            if _DIGITS.fullmatch(text):
+                found[field_name] = int(text)
+        elif _SAFE_TEXT.fullmatch(text):
+            found[field_name] = text
+    return found or None
+
+
+def _replace(base: EntryContent, **changes: Any) -> EntryContent:
+    fields = {**base.__dict__, **changes}
+    return EntryContent(**fields)

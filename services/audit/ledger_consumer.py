@@ -1,0 +1,130 @@
+"""The ledger's own Kafka consumer: every record of every topic, parseable or not.
+
+The runtime's consumer shell dead-letters what it cannot parse; the ledger must keep even
+that, so it reads raw records itself. Same guarantees: a batch is appended in one
+transaction, and only then are the offsets committed (at-least-once). A redelivered record
+is found by its (topic, partition, offset) and skipped, so the effect is exactly once.
+Nothing is ever skipped for being unreadable, and no failure drops a record: every error is
+retried with capped backoff until the batch is stored.
+"""
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError
+
+from services.audit import store
+from services.audit.entries import RecordFacts
+from services.runtime.app import BackgroundTask
+from services.runtime.consumer import RetryPolicy
+from services.runtime.kafka_clients import MAX_REQUEST_BYTES
+from services.runtime.logs import get_logger
+
+log = get_logger()
+
+
+def facts_of(topic: str, record: "ConsumerRecord[bytes, bytes]") -> RecordFacts:
+    return RecordFacts(
+        topic=topic,
+        partition=record.partition,
+        offset=record.offset,
+        timestamp_ms=record.timestamp,
+        key=record.key,
+        value=record.value or b"",
+        headers=tuple(record.headers or ()),
+    )
+
+
+async def store_batch(
+    pool: "asyncpg.Pool[Any]", records: Sequence[RecordFacts], retry: RetryPolicy
+) -> store.AppendCounts:
+    """Append until it succeeds: a ledger may be late, never incomplete."""
+    attempt = 0
+    while True:
+        try:
+            async with pool.acquire() as conn, conn.transaction():
+                return await store.append(conn, records)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            attempt += 1
+            log.warning("ledger_append_retry", error=type(exc).__name__, attempt=attempt)
+            await asyncio.sleep(retry.delay(attempt))
+
+
+class LedgerConsumer:
+    def __init__(
+        self,
+        bootstrap: str,
+        group_id: str,
+        topics: Sequence[str],
+        *,
+        batch_size: int = 500,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self._bootstrap = bootstrap
+        self._group_id = group_id
+        self._topics = list(topics)
+        self._batch_size = batch_size
+        self._retry = retry or RetryPolicy()
+        self.ledgered = 0
+
+    def _consumer(self) -> AIOKafkaConsumer:
+        return AIOKafkaConsumer(
+            *self._topics,
+            bootstrap_servers=self._bootstrap,
+            group_id=self._group_id,
+            client_id=self._group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_partition_fetch_bytes=MAX_REQUEST_BYTES,
+        )
+
+    async def run(self, pool: "asyncpg.Pool[Any]") -> None:
+        """Consume forever; a lost broker connection restarts the consumer after a pause."""
+        failures = 0
+        while True:
+            consumer = self._consumer()
+            try:
+                await consumer.start()
+                log.info("ledger_consuming", topics=self._topics)
+                failures = 0
+                await self._consume(consumer, pool)
+            except Exception as exc:  # KafkaError or worse: start again, lose nothing
+                failures += 1
+                level = log.warning if isinstance(exc, KafkaError) else log.error
+                level("ledger_consumer_restart", error=type(exc).__name__)
+                await asyncio.sleep(self._retry.delay(failures))
+            finally:
+                await consumer.stop()
+
+    async def _consume(self, consumer: AIOKafkaConsumer, pool: "asyncpg.Pool[Any]") -> None:
+        while True:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=self._batch_size)
+            if not batches:
+                continue
+            records = [facts_of(tp.topic, r) for tp, rs in batches.items() for r in rs]
+            counts = await store_batch(pool, records, self._retry)
+            self.ledgered += counts.appended
+            offsets = {tp: rs[-1].offset + 1 for tp, rs in batches.items() if rs}
+            await self._commit(consumer, offsets)
+            log.info(
+                "ledger_appended",
+                appended=counts.appended,
+                copies=counts.copies,
+                already=counts.already,
+            )
+
+    async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+        try:
+            await consumer.commit(offsets)
+        except CommitFailedError:
+            # A rebalance moved the partitions: whoever gets them re-reads these records,
+            # finds them ledgered and skips them.
+            log.warning("ledger_commit_lost_to_rebalance")
+
+    def task(self) -> BackgroundTask:
+        return self.run

@@ -1,0 +1,72 @@
+"""Run audit: ``python -m services.audit.main``. All wiring is here, none at import.
+
+The ledger reads raw records with its own consumer (a background task), so it subscribes
+to nothing through the runtime's consumer shell; the runtime still gives it migrations, the
+outbox relay (checkpoints and consultations are published through it) and shutdown.
+"""
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from services.audit.api import AuditDeps, create_app
+from services.audit.checkpoints import checkpoint_task
+from services.audit.ledger_consumer import LedgerConsumer
+from services.audit.settings import AuditSettings
+from services.audit.signing import load_signing_key
+from services.runtime.app import ServiceSpec, run_service
+from services.runtime.auth import TokenVerifier
+from services.runtime.clock import SystemClock
+from services.runtime.consumer import RetryPolicy
+from services.runtime.http import http_task
+
+
+def build(settings: AuditSettings) -> ServiceSpec:
+    if settings.checkpoint_key_file is None:
+        raise SystemExit("set AUDIT_CHECKPOINT_KEY_FILE to the Ed25519 key that signs checkpoints")
+    if settings.token_public_key_file is None:
+        raise SystemExit("set AUDIT_TOKEN_PUBLIC_KEY_FILE to the token issuer's public key")
+    key = load_signing_key(settings.checkpoint_key_file)
+    verifier = TokenVerifier(
+        settings.token_public_key_file.read_text(encoding="utf-8"),
+        settings.token_issuer,
+        settings.token_audience,
+        settings.token_algorithms,
+    )
+    clock = SystemClock()
+    retry = RetryPolicy(
+        settings.consumer_max_attempts, settings.retry_base_delay_s, settings.retry_max_delay_s
+    )
+    ledger = LedgerConsumer(
+        settings.kafka_bootstrap,
+        settings.consumer_group,
+        settings.topics,
+        batch_size=settings.ledger_batch_size,
+        retry=retry,
+    )
+
+    def make_app(pool: "asyncpg.Pool[Any]") -> Any:
+        return create_app(AuditDeps(pool, verifier, clock, key.public))
+
+    return ServiceSpec(
+        name="audit",
+        settings=settings,
+        migrations=Path(__file__).with_name("migrations"),
+        subscriptions=[],
+        clock=clock,
+        background=[
+            ledger.task(),
+            checkpoint_task(key, clock, settings.checkpoint_interval_s),
+            http_task(make_app, settings.http_host, settings.http_port),
+        ],
+    )
+
+
+def main() -> None:
+    asyncio.run(run_service(build(AuditSettings())))
+
+
+if __name__ == "__main__":
+    main()

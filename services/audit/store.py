@@ -1,0 +1,216 @@
+"""The ledger's tables (asyncpg): appending under one lock, and reading entries back.
+
+Appends are serialised by a transaction-level advisory lock per schema, so positions have
+no gaps and the chain is linear however many instances consume. A record already ledgered
+(same topic, partition and offset) is skipped: redelivery adds nothing.
+"""
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from services.audit.chain import GENESIS, LedgerEntry, make_entry
+from services.audit.entries import EntryContent, RecordFacts, describe
+from services.runtime.db import Connection
+
+_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('audit-ledger/' || current_schema(), 0))"
+_COLUMNS = """position, topic, partition, "offset", record_timestamp_ms, key_sha256,
+    value_sha256, value_bytes, event_id, type, event_time, actor, agency, subject,
+    correlation_id, referral_id, category, recipients, purpose, intelligence, parse_error,
+    dead_letter, prev_hash, hash, referral_prev_hash, referral_hash"""
+
+
+@dataclass(frozen=True)
+class AppendCounts:
+    appended: int = 0
+    copies: int = 0
+    already: int = 0
+
+
+async def lock_ledger(conn: Connection) -> None:
+    """Until the transaction ends, nobody else appends (or signs a checkpoint)."""
+    await conn.execute(_LOCK)
+
+
+async def head(conn: Connection) -> tuple[int, bytes]:
+    """The last position and its hash (0 and the genesis hash for an empty ledger)."""
+    row = await conn.fetchrow("SELECT position, hash FROM ledger ORDER BY position DESC LIMIT 1")
+    return (0, GENESIS) if row is None else (int(row["position"]), bytes(row["hash"]))
+
+
+async def append(conn: Connection, records: Sequence[RecordFacts]) -> AppendCounts:
+    """Ledger ``records`` in order, in the caller's transaction."""
+    await lock_ledger(conn)
+    position, previous = await head(conn)
+    appended = copies = already = 0
+    for record in records:
+        if await _seen(conn, record):
+            already += 1
+            continue
+        content = describe(record)
+        identity = content.identity()
+        original = await conn.fetchval("SELECT position FROM ledger WHERE identity = $1", identity)
+        if original is not None:
+            await _insert_copy(conn, record, identity, int(original), content.value_sha256)
+            copies += 1
+            continue
+        position += 1
+        previous = await _insert_entry(conn, position, previous, identity, content)
+        appended += 1
+    return AppendCounts(appended, copies, already)
+
+
+async def _seen(conn: Connection, record: RecordFacts) -> bool:
+    found = await conn.fetchval(
+        """SELECT EXISTS (SELECT 1 FROM ledger WHERE topic = $1 AND partition = $2
+                                 AND "offset" = $3)
+               OR EXISTS (SELECT 1 FROM ledger_copies WHERE topic = $1 AND partition = $2
+                                 AND "offset" = $3)""",
+        record.topic,
+        record.partition,
+        record.offset,
+    )
+    return bool(found)
+
+
+async def _insert_copy(
+    conn: Connection, record: RecordFacts, identity: str, of_position: int, value_sha256: str
+) -> None:
+    await conn.execute(
+        """INSERT INTO ledger_copies (topic, partition, "offset", identity, of_position,
+               value_sha256) VALUES ($1, $2, $3, $4, $5, $6)""",
+        record.topic,
+        record.partition,
+        record.offset,
+        identity,
+        of_position,
+        value_sha256,
+    )
+
+
+async def _insert_entry(
+    conn: Connection, position: int, previous: bytes, identity: str, c: EntryContent
+) -> bytes:
+    referral_previous = None
+    if c.referral_id is not None:
+        last = await conn.fetchval(
+            """SELECT referral_hash FROM ledger WHERE referral_id = $1
+                ORDER BY position DESC LIMIT 1""",
+            c.referral_id,
+        )
+        referral_previous = None if last is None else bytes(last)
+    entry = make_entry(position, previous, c, referral_previous)
+    await insert_entry(conn, identity, entry)
+    return entry.hash
+
+
+async def insert_entry(conn: Connection, identity: str, entry: LedgerEntry) -> None:
+    """One row, exactly as given (appends go through ``append``)."""
+    await conn.execute(
+        f"""INSERT INTO ledger (identity, {_COLUMNS})
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                    $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)""",
+        identity,
+        entry.position,
+        *_content_values(entry.content),
+        entry.prev_hash,
+        entry.hash,
+        entry.referral_prev_hash,
+        entry.referral_hash,
+    )
+
+
+def _content_values(c: EntryContent) -> tuple[Any, ...]:
+    return (
+        c.topic,
+        c.partition,
+        c.offset,
+        c.record_timestamp_ms,
+        c.key_sha256,
+        c.value_sha256,
+        c.value_bytes,
+        c.event_id,
+        c.type,
+        c.event_time,
+        c.actor,
+        c.agency,
+        c.subject,
+        c.correlation_id,
+        c.referral_id,
+        c.category,
+        list(c.recipients),
+        c.purpose,
+        c.intelligence,
+        c.parse_error,
+        c.dead_letter,
+    )
+
+
+def entry_of(row: asyncpg.Record) -> LedgerEntry:
+    content = EntryContent(
+        topic=row["topic"],
+        partition=row["partition"],
+        offset=row["offset"],
+        record_timestamp_ms=row["record_timestamp_ms"],
+        key_sha256=row["key_sha256"],
+        value_sha256=row["value_sha256"],
+        value_bytes=row["value_bytes"],
+        event_id=row["event_id"],
+        type=row["type"],
+        event_time=row["event_time"],
+        actor=row["actor"],
+        agency=row["agency"],
+        subject=row["subject"],
+        correlation_id=row["correlation_id"],
+        referral_id=row["referral_id"],
+        category=row["category"],
+        recipients=tuple(row["recipients"]),
+        purpose=row["purpose"],
+        intelligence=row["intelligence"],
+        parse_error=row["parse_error"],
+        dead_letter=row["dead_letter"],
+    )
+    return LedgerEntry(
+        position=row["position"],
+        content=content,
+        prev_hash=bytes(row["prev_hash"]),
+        hash=bytes(row["hash"]),
+        referral_prev_hash=_bytes(row["referral_prev_hash"]),
+        referral_hash=_bytes(row["referral_hash"]),
+    )
+
+
+def _bytes(value: bytes | None) -> bytes | None:
+    return None if value is None else bytes(value)
+
+
+async def iter_entries(
+    conn: Connection, where: str = "TRUE", *args: Any, batch: int = 2000
+) -> AsyncIterator[LedgerEntry]:
+    """Entries in position order, streamed (the caller holds a transaction open)."""
+    sql = f"SELECT {_COLUMNS} FROM ledger WHERE {where} ORDER BY position"
+    async for row in conn.cursor(sql, *args, prefetch=batch):
+        yield entry_of(row)
+
+
+async def position_of_hash(conn: Connection, digest: bytes) -> int | None:
+    found = await conn.fetchval("SELECT position FROM ledger WHERE hash = $1", digest)
+    return None if found is None else int(found)
+
+
+async def referral_entries(conn: Connection, referral_id: uuid.UUID) -> list[LedgerEntry]:
+    """The referral's entries, and the collection of the intelligence it was opened from or
+    combined with, in position order."""
+    rows = await conn.fetch(
+        f"""SELECT {_COLUMNS} FROM ledger
+             WHERE referral_id = $1
+                OR (referral_id IS NULL AND intelligence IN (
+                        SELECT intelligence FROM ledger
+                         WHERE referral_id = $1 AND intelligence IS NOT NULL))
+             ORDER BY position""",
+        referral_id,
+    )
+    return [entry_of(r) for r in rows]

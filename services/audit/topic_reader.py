@@ -1,0 +1,80 @@
+"""Read topics from offset 0 to where they ended when the read began (Kafka, not the
+database). Records of one partition come in offset order."""
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Sequence
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from services.audit.entries import RecordFacts
+from services.runtime.kafka_clients import MAX_REQUEST_BYTES
+
+STALL_TIMEOUT_S = 60.0
+
+Progress = Callable[[int, int], None]
+"""Called with (records read so far, records to read in all)."""
+
+
+async def partitions(bootstrap: str, topics: Sequence[str]) -> list[TopicPartition]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(list(topics))
+    finally:
+        await admin.close()
+    return sorted(
+        TopicPartition(d["topic"], p["partition"]) for d in described for p in d["partitions"]
+    )
+
+
+async def read_all(
+    bootstrap: str, topics: Sequence[str], progress: Progress | None = None
+) -> AsyncIterator[RecordFacts]:
+    """Every record of ``topics`` present when called, from the first retained offset."""
+    wanted = await partitions(bootstrap, topics)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        max_partition_fetch_bytes=MAX_REQUEST_BYTES,
+    )
+    await consumer.start()
+    try:
+        consumer.assign(wanted)
+        starts = await consumer.beginning_offsets(wanted)
+        ends = await consumer.end_offsets(wanted)
+        for tp in wanted:
+            consumer.seek(tp, starts[tp])
+        total = sum(ends[tp] - starts[tp] for tp in wanted)
+        pending = {tp for tp in wanted if ends[tp] > starts[tp]}
+        read = 0
+        loop = asyncio.get_running_loop()
+        last_news = loop.time()
+        if progress:
+            progress(read, total)
+        while pending:
+            batches = await consumer.getmany(*pending, timeout_ms=1000, max_records=5000)
+            for tp, records in batches.items():
+                last_news = loop.time()
+                for r in records:
+                    if r.offset >= ends[tp]:
+                        continue
+                    read += 1
+                    yield RecordFacts(
+                        tp.topic,
+                        tp.partition,
+                        r.offset,
+                        r.timestamp,
+                        r.key,
+                        r.value or b"",
+                        tuple(r.headers or ()),
+                    )
+            for tp in list(pending):
+                if await consumer.position(tp) >= ends[tp]:
+                    pending.discard(tp)
+            if progress:
+                progress(read, total)
+            if pending and loop.time() - last_news > STALL_TIMEOUT_S:
+                raise TimeoutError("Kafka stopped answering while the topics were read")
+    finally:
+        await consumer.stop()

@@ -1,0 +1,119 @@
+"""Entries as JSON (API, timeline, export files) and back (verifying an export offline).
+
+The JSON form carries every field the hash covers, so anyone holding it can recompute the
+entry's canonical bytes and hashes without the database.
+"""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from services.audit.chain import LedgerEntry
+from services.audit.entries import EntryContent, time_text
+from services.audit.verification import Verification
+
+
+def entry_json(entry: LedgerEntry) -> dict[str, Any]:
+    c = entry.content
+    return {
+        "position": entry.position,
+        "topic": c.topic,
+        "partition": c.partition,
+        "offset": c.offset,
+        "record_timestamp_ms": c.record_timestamp_ms,
+        "key_sha256": c.key_sha256,
+        "value_sha256": c.value_sha256,
+        "value_bytes": c.value_bytes,
+        "event_id": _str(c.event_id),
+        "type": c.type,
+        "event_time": time_text(c.event_time),
+        "actor": c.actor,
+        "agency": c.agency,
+        "subject": c.subject,
+        "correlation_id": _str(c.correlation_id),
+        "referral_id": _str(c.referral_id),
+        "category": c.category,
+        "recipients": list(c.recipients),
+        "purpose": c.purpose,
+        "intelligence": c.intelligence,
+        "parse_error": c.parse_error,
+        "dead_letter": c.dead_letter,
+        "prev_hash": entry.prev_hash.hex(),
+        "hash": entry.hash.hex(),
+        "referral_prev_hash": _hex(entry.referral_prev_hash),
+        "referral_hash": _hex(entry.referral_hash),
+    }
+
+
+def entry_from_json(body: dict[str, Any]) -> LedgerEntry:
+    """The entry a JSON object describes; KeyError/ValueError/TypeError if malformed."""
+    content = EntryContent(
+        topic=str(body["topic"]),
+        partition=int(body["partition"]),
+        offset=int(body["offset"]),
+        record_timestamp_ms=_int(body["record_timestamp_ms"]),
+        key_sha256=body["key_sha256"],
+        value_sha256=str(body["value_sha256"]),
+        value_bytes=int(body["value_bytes"]),
+        event_id=_uuid(body["event_id"]),
+        type=body["type"],
+        event_time=None
+        if body["event_time"] is None
+        else datetime.fromisoformat(body["event_time"]),
+        actor=body["actor"],
+        agency=body["agency"],
+        subject=body["subject"],
+        correlation_id=_uuid(body["correlation_id"]),
+        referral_id=_uuid(body["referral_id"]),
+        category=body["category"],
+        recipients=tuple(str(r) for r in body["recipients"]),
+        purpose=body["purpose"],
+        intelligence=body["intelligence"],
+        parse_error=body["parse_error"],
+        dead_letter=body["dead_letter"],
+    )
+    return LedgerEntry(
+        position=int(body["position"]),
+        content=content,
+        prev_hash=bytes.fromhex(body["prev_hash"]),
+        hash=bytes.fromhex(body["hash"]),
+        referral_prev_hash=_unhex(body["referral_prev_hash"]),
+        referral_hash=_unhex(body["referral_hash"]),
+    )
+
+
+def verification_json(result: Verification) -> dict[str, Any]:
+    return {
+        "ok": result.ok,
+        "entries_verified": result.entries,
+        "head": result.head,
+        "checkpoints": result.checkpoints,
+        "checkpoints_verified": result.checkpoints_verified,
+        "referrals": result.referrals,
+        "key_id": result.key_id,
+        "first_bad_entry": result.first_bad_entry,
+        "findings": [
+            {"position": f.position, "reason": f.reason, "detail": f.detail}
+            for f in result.findings
+        ],
+    }
+
+
+def _str(value: uuid.UUID | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _hex(value: bytes | None) -> str | None:
+    return None if value is None else value.hex()
+
+
+def _unhex(value: Any) -> bytes | None:
+    return None if value is None else bytes.fromhex(str(value))
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    return None if value is None else uuid.UUID(str(value))
+
+
+def _int(value: Any) -> int | None:
+    return None if value is None else int(value)

@@ -13,6 +13,7 @@ from infra.settings import InfraSettings
 # env variable -> what it is for
 APP_SECRETS = {
     "INTAKE_MATCHING_KEY": "keyed hashes that match people and addresses",
+    "CONSOLE_SESSION_SECRET": "signs the console's session cookies",
 }
 
 

@@ -80,7 +80,10 @@ async def provision(admin: str, bootstrap: str, settings: InfraSettings) -> dict
     env["HUB_ADMIN_DATABASE_URL"] = admin
     env.update(ensure_app_secrets(settings))
     # Tokens for the staff APIs: the stack's own Ed25519 key pair (hub token signs with it).
-    public_key = str(ensure_signing_keys(settings.root)[1])
+    private_key, public_key_path = ensure_signing_keys(settings.root)
+    public_key = str(public_key_path)
+    # The console's demo sign-in mints short-lived tokens for the user it signs in.
+    env["CONSOLE_TOKEN_PRIVATE_KEY_FILE"] = str(private_key)
     env["CASEWORK_TOKEN_PUBLIC_KEY_FILE"] = public_key
     env["INSIGHTS_TOKEN_PUBLIC_KEY_FILE"] = public_key
     env["AUDIT_TOKEN_PUBLIC_KEY_FILE"] = public_key

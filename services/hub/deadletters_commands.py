@@ -18,7 +18,10 @@ console = Console()
 async def _fetch(env: dict[str, str], limit: int) -> list[asyncpg.Record]:
     rows: list[asyncpg.Record] = []
     for service in SERVICES:
-        conn = await asyncpg.connect(env[f"{service.upper()}_DATABASE_URL"])
+        dsn = env.get(f"{service.upper()}_DATABASE_URL")
+        if dsn is None:
+            continue  # a service without a database (the console) refuses nothing
+        conn = await asyncpg.connect(dsn)
         try:
             rows.extend(await list_dead_letters(conn, limit))
         finally:

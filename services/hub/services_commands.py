@@ -16,7 +16,7 @@ from infra import processes, stack
 from infra.settings import InfraSettings
 
 # Services that exist today, in start order.
-SERVICES = ("intake", "routing", "casework", "feedback", "insights", "audit")
+SERVICES = ("intake", "routing", "casework", "feedback", "insights", "audit", "console")
 
 console = Console()
 

@@ -1,0 +1,89 @@
+"""The audit service's API for auditors as the console uses it, with the user's token:
+``GET /audit/referrals/{id}/timeline`` (the ledger entries about one referral; the read is
+itself recorded as a consultation) and ``GET /audit/verification`` (every chain recomputed
+and every signed checkpoint checked, now)."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict
+
+from services.console.casework import NotFound, NotSignedIn, Refused, UpstreamError
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class LedgerEntry(_Model):
+    position: int
+    topic: str
+    partition: int
+    offset: int
+    event_id: str | None
+    type: str | None
+    event_time: datetime | None
+    actor: str | None
+    agency: str | None
+    category: str | None
+    recipients: list[str] = []
+    purpose: str | None = None
+    hash: str
+
+    @property
+    def is_consultation(self) -> bool:
+        return self.category == "consultation"
+
+
+class Finding(_Model):
+    position: int | None
+    reason: str
+    detail: str
+
+
+class Verification(_Model):
+    ok: bool
+    entries_verified: int
+    head: str | None = None
+    checkpoints: int
+    checkpoints_verified: int
+    referrals: int
+    key_id: str | None = None
+    first_bad_entry: int | None = None
+    findings: list[Finding] = []
+
+
+class AuditClient:
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self._http = http
+
+    async def timeline(self, token: str, referral_id: uuid.UUID) -> list[LedgerEntry]:
+        body = await self._get(f"/audit/referrals/{referral_id}/timeline", token)
+        return [LedgerEntry.model_validate(entry) for entry in body.get("entries", [])]
+
+    async def timeline_raw(self, token: str, referral_id: uuid.UUID) -> dict[str, Any]:
+        return await self._get(f"/audit/referrals/{referral_id}/timeline", token)
+
+    async def verification(self, token: str) -> Verification:
+        return Verification.model_validate(await self._get("/audit/verification", token))
+
+    async def _get(self, path: str, token: str) -> dict[str, Any]:
+        try:
+            response = await self._http.get(path, headers={"Authorization": f"Bearer {token}"})
+        except httpx.HTTPError:
+            raise UpstreamError("the audit service could not be reached") from None
+        if response.status_code == 401:
+            raise NotSignedIn()
+        if response.status_code == 404:
+            raise NotFound()
+        if response.status_code == 403:
+            raise Refused(403, "forbidden", "the audit service is for auditors only")
+        if response.status_code != 200:
+            raise UpstreamError(f"the audit service failed ({response.status_code})")
+        try:
+            body: dict[str, Any] = response.json()
+        except ValueError:
+            raise UpstreamError("the audit service gave an unreadable answer") from None
+        return body

@@ -1,0 +1,132 @@
+"""The auditor's pages against a fake of the audit service's API."""
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.unit.test_console_harness import (
+    Console,
+    FakeCasework,
+    build_app,
+    console_keys,
+    fake_casework,
+)
+
+pytestmark = pytest.mark.unit
+__all__ = ["console_keys", "fake_casework"]
+KNOWN = uuid.uuid4()
+
+
+def _entry(position: int, kind: str, category: str, **more: Any) -> dict[str, Any]:
+    return {
+        "position": position,
+        "topic": "referral.events",
+        "partition": 0,
+        "offset": position,
+        "event_id": str(uuid.uuid4()),
+        "type": kind,
+        "event_time": "2025-06-03T11:00:00+00:00",
+        "actor": "user:twc-b-0487",
+        "agency": "twc-barrow",
+        "category": category,
+        "recipients": [],
+        "purpose": None,
+        "hash": "ab" * 32,
+        **more,
+    }
+
+
+class FakeAudit:
+    ok = True
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/audit/verification":
+            body = {
+                "ok": self.ok,
+                "entries_verified": 120,
+                "head": "cd" * 32,
+                "checkpoints": 3,
+                "checkpoints_verified": 3,
+                "referrals": 9,
+                "key_id": "k-1",
+                "first_bad_entry": None if self.ok else 57,
+                "findings": [] if self.ok else [{"position": 57, "reason": "hash", "detail": "x"}],
+            }
+            return httpx.Response(200, json=body)
+        if request.url.path != f"/audit/referrals/{KNOWN}/timeline":
+            return httpx.Response(404, json={"error": "not_found", "detail": "nothing"})
+        entries = [
+            _entry(1, "ReferralRouted", "disclosure", recipients=["agency:twc-barrow"]),
+            _entry(2, "ReferralConsulted", "consultation", purpose="casework"),
+            _entry(3, "ReferralAccepted", "alteration"),
+        ]
+        return httpx.Response(200, json={"referral_id": str(KNOWN), "entries": entries})
+
+
+@pytest.fixture
+async def auditor(
+    console_keys: tuple[str, str], fake_casework: FakeCasework
+) -> AsyncIterator[tuple[Console, FakeAudit]]:
+    audit = FakeAudit()
+    casework_http = httpx.AsyncClient(transport=httpx.MockTransport(fake_casework.handle))
+    audit_http = httpx.AsyncClient(
+        transport=httpx.MockTransport(audit.handle), base_url="http://audit"
+    )
+    app = build_app(console_keys, casework_http, audit=audit_http)
+    async with (
+        casework_http,
+        audit_http,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://c") as client,
+    ):
+        console = Console(client, fake_casework, app)
+        await console.sign_in("auditor")
+        yield console, audit
+
+
+async def test_an_auditor_finds_a_referral_and_sees_its_ledger_and_access_log(
+    auditor: tuple[Console, FakeAudit],
+) -> None:
+    console, _ = auditor
+    found = await console.client.get(f"/audit?referral={KNOWN}")
+    assert found.headers["location"] == f"/audit/referrals/{KNOWN}"
+    page = await console.client.get(found.headers["location"])
+    assert page.status_code == 200
+    assert page.text.count('data-label="What">Consulted</th>') == 1
+    assert "The Well Communities, Barrow (agency)" in page.text
+    assert '<td data-label="Purpose">Casework</td>' in page.text
+    assert "Tue 3 Jun 2025, 12:00:00" in page.text
+
+
+async def test_unknown_referrals_and_bad_references_are_explained(
+    auditor: tuple[Console, FakeAudit],
+) -> None:
+    console, _ = auditor
+    missing = await console.client.get(f"/audit/referrals/{uuid.uuid4()}")
+    assert missing.status_code == 404
+    assert "Nothing in the ledger" in missing.text
+    bad = await console.client.get("/audit?referral=ABC123")
+    assert bad.status_code == 422
+    assert "full reference" in bad.text
+
+
+async def test_the_verification_result_is_shown_plainly(
+    auditor: tuple[Console, FakeAudit],
+) -> None:
+    console, audit = auditor
+    assert "The ledger verifies." in (await console.client.get("/audit/verification")).text
+    audit.ok = False
+    broken = await console.client.get("/audit/verification")
+    assert "The ledger does not verify" in broken.text
+    assert "position <strong>57</strong>" in broken.text
+
+
+async def test_the_ledger_entries_download_as_json(auditor: tuple[Console, FakeAudit]) -> None:
+    console, _ = auditor
+    response = await console.client.get(f"/audit/referrals/{KNOWN}/ledger.json")
+    assert response.headers["content-disposition"] == (
+        f'attachment; filename="ledger-{KNOWN}.json"'
+    )
+    assert len(response.json()["entries"]) == 3

@@ -48,7 +48,7 @@ def build(settings: AuditSettings) -> ServiceSpec:
     )
 
     def make_app(pool: "asyncpg.Pool[Any]") -> Any:
-        return create_app(AuditDeps(pool, verifier, clock, key.public))
+        return create_app(AuditDeps(pool, verifier, clock, key.public, signing_key=key))
 
     return ServiceSpec(
         name="audit",

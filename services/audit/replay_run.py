@@ -1,4 +1,5 @@
-"""Running a replay: read the topics once, feed both rebuilds, compare with the live state.
+"""Running a replay: read the topics once, feed both rebuilds, write them into an empty
+scratch schema (``replay_scratch``), compare them with the live state by SQL-side digests.
 
 The ledger comparison recomputes the chain from the rebuilt entries (in the ledger's own
 order: the order records of different partitions were appended is the ledger's, and signed)
@@ -14,18 +15,18 @@ from typing import Any
 import asyncpg
 from referral_schemas.topics import ALL_TOPICS
 
+from services.audit import replay_scratch as scratch_db
 from services.audit import store
-from services.audit.chain import GENESIS, LedgerEntry, link
+from services.audit.chain import GENESIS, LedgerEntry, link, make_entry
+from services.audit.entries import EntryContent
 from services.audit.replay import (
     CaseworkReplay,
     LedgerReplay,
     Scope,
     StateComparison,
     compare_states,
-    state_digest,
 )
 from services.audit.topic_reader import Progress, read_all
-from services.casework.domain import CaseState
 from services.runtime.db import Connection, connect
 
 _MAX_LISTED = 20
@@ -37,6 +38,10 @@ class LedgerComparison:
     matched_through: int
     """Rebuilt and stored hashes agree for every entry up to this position."""
     differences: tuple[str, ...]
+    rebuilt_digest: str = ""
+    live_digest: str = ""
+    """SQL-side digests of the rebuilt (scratch) and the live ledger, when a scratch schema
+    was given; empty otherwise."""
 
     @property
     def same(self) -> bool:
@@ -50,6 +55,9 @@ class ReplayReport:
     sla_breaches: dict[uuid.UUID, int]
     casework: StateComparison
     ledger: LedgerComparison
+    scratch_schema: str = ""
+    kept: bool = False
+    """Whether the scratch schema was kept (``--keep``) or dropped at the end."""
 
     @property
     def same(self) -> bool:
@@ -72,11 +80,18 @@ def _in_scope(entry: LedgerEntry, scope: Scope) -> bool:
     return scope.covers_time(content.record_timestamp_ms)
 
 
-async def compare_ledger(conn: Connection, replay: LedgerReplay) -> LedgerComparison:
+async def compare_ledger(
+    conn: Connection, replay: LedgerReplay, scratch: "Connection | None" = None
+) -> LedgerComparison:
     """Each stored entry against the entry its record rebuilds, then records never ledgered.
 
     The chain is recomputed overall (no narrowing) or for the referral (``--referral``); a
     time window alone has no complete chain to recompute.
+
+    With ``scratch`` (a connection to a migrated scratch schema), the rebuilt entries are
+    written to its ``ledger`` at the positions of the live entries they match (records never
+    ledgered after them), and both ledgers are digested by Postgres: equal digests, equal
+    entries (with their hashes: overall, or the referral's with ``--referral``).
     """
     scope = replay.scope
     differences: list[str] = []
@@ -84,20 +99,40 @@ async def compare_ledger(conn: Connection, replay: LedgerReplay) -> LedgerCompar
     compared = matched_through = 0
     chained = scope.referral is not None or not scope.narrowed
     running, in_step = GENESIS, True
+    rebuilt_entries: list[LedgerEntry] = []
+    live_positions: list[int] = []
+    scratch_head, referral_heads = GENESIS, dict[uuid.UUID, bytes]()
+    last_position = 0
+
+    def rebuild(position: int, content: EntryContent) -> None:
+        nonlocal scratch_head
+        rid = content.referral_id
+        entry = make_entry(
+            position, scratch_head, content, referral_heads.get(rid) if rid else None
+        )
+        if rid is not None and entry.referral_hash is not None:
+            referral_heads[rid] = entry.referral_hash
+        scratch_head = entry.hash
+        rebuilt_entries.append(entry)
+
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         async for entry in store.iter_entries(conn):
             c = entry.content
             where = (c.topic, c.partition, c.offset)
+            last_position = max(last_position, entry.position)
             if scope.narrowed and not _in_scope(entry, scope):
                 continue
             rebuilt = replay.contents.get(where)
             if rebuilt is None:
                 if replay.read_before_end(*where):
                     differences.append(f"entry {entry.position}: no such record on the topics")
+                    live_positions.append(entry.position)
                 in_step = False  # the recomputed chain cannot go past it
                 continue
             compared += 1
             matched.add(where)
+            live_positions.append(entry.position)
+            rebuild(entry.position, rebuilt)
             canonical = rebuilt.canonical(entry.position)
             if canonical != c.canonical(entry.position):
                 differences.append(
@@ -122,17 +157,22 @@ async def compare_ledger(conn: Connection, replay: LedgerReplay) -> LedgerCompar
     differences += [f"record {t}[{p}]@{o}: not in the ledger" for t, p, o in missing[:_MAX_LISTED]]
     if len(missing) > _MAX_LISTED:
         differences.append(f"... and {len(missing) - _MAX_LISTED} more records not in the ledger")
-    return LedgerComparison(compared, matched_through, tuple(differences))
-
-
-async def live_casework(conn: Connection, scope: Scope) -> dict[uuid.UUID, str]:
-    """Digests of casework's live referral states (read with casework's role)."""
-    rows = await conn.fetch("SELECT referral_id, state FROM referrals")
-    return {
-        r["referral_id"]: state_digest(CaseState.model_validate(r["state"]))
-        for r in rows
-        if scope.referral is None or r["referral_id"] == scope.referral
-    }
+    if scratch is None:
+        return LedgerComparison(compared, matched_through, tuple(differences))
+    for offset, key in enumerate(missing, start=1):
+        rebuild(last_position + offset, replay.contents[key])
+    await scratch_db.write_ledger(scratch, rebuilt_entries)
+    chain = "overall" if not scope.narrowed else "referral" if scope.referral else "none"
+    live_n, live_digest = await scratch_db.ledger_digest(conn, chain, live_positions)
+    rebuilt_n, rebuilt_digest = await scratch_db.ledger_digest(scratch, chain)
+    if live_digest != rebuilt_digest and not differences:
+        differences.append(
+            f"ledger digest differs: rebuilt {rebuilt_digest[:12]} ({rebuilt_n} entries), "
+            f"live {live_digest[:12]} ({live_n} entries)"
+        )
+    return LedgerComparison(
+        compared, matched_through, tuple(differences), rebuilt_digest, live_digest
+    )
 
 
 async def run_replay(
@@ -141,7 +181,15 @@ async def run_replay(
     casework_dsn: str,
     scope: Scope,
     progress: Progress | None = None,
+    *,
+    admin_dsn: str,
+    keep: bool = False,
+    observe: scratch_db.Observer | None = None,
 ) -> ReplayReport:
+    """Read the topics from offset 0, write the rebuilt casework states and ledger entries
+    into a new scratch schema (``admin_dsn``: the superuser's, on the project's database),
+    and compare them with the live tables by SQL-side digests. The scratch schema is dropped
+    at the end unless ``keep``."""
     casework = CaseworkReplay(scope)
     ledger = LedgerReplay(scope)
     read = 0
@@ -149,20 +197,48 @@ async def run_replay(
         read += 1
         casework.feed(record)
         ledger.feed(record)
+    async with scratch_db.scratch_schema(admin_dsn, keep=keep) as scratch:
+        if observe is not None:
+            await observe("created", scratch)
+        work = await scratch.connect()
+        try:
+            await scratch_db.prepare(work)
+            states = [s for rid, s in casework.states.items() if rid in casework.in_scope]
+            await scratch_db.write_casework(work, states)
+            audit: asyncpg.Connection = await connect(audit_dsn)
+            try:
+                ledger_result = await compare_ledger(audit, ledger, work)
+            finally:
+                await audit.close()
+            if observe is not None:
+                await observe("filled", scratch)
+            rebuilt, rebuilt_overall = await scratch_db.casework_digests(work)
+        finally:
+            await work.close()
     conn = await connect(casework_dsn)
     try:
-        live = await live_casework(conn, scope)
+        live, live_overall = await scratch_db.casework_digests(conn, _live_filter(scope, rebuilt))
     finally:
         await conn.close()
-    audit: asyncpg.Connection = await connect(audit_dsn)
-    try:
-        ledger_result = await compare_ledger(audit, ledger)
-    finally:
-        await audit.close()
+    comparison = compare_states(rebuilt, live, scope)
+    comparison = dataclasses.replace(
+        comparison, rebuilt_digest=rebuilt_overall, live_digest=live_overall
+    )
     return ReplayReport(
         records_read=read,
         casework_events=casework.events,
         sla_breaches=dict(casework.sla_breaches),
-        casework=compare_states(casework.digests(), live, scope),
+        casework=comparison,
         ledger=ledger_result,
+        scratch_schema=scratch.name,
+        kept=keep,
     )
+
+
+def _live_filter(scope: Scope, rebuilt: dict[uuid.UUID, str]) -> list[uuid.UUID] | None:
+    """The live referrals to compare: one, those the time window touched, or all."""
+    if scope.referral is not None:
+        return [scope.referral]
+    if scope.start is not None or scope.end is not None:
+        return list(rebuilt)
+    return None

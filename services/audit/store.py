@@ -8,6 +8,7 @@ no gaps and the chain is linear however many instances consume. A record already
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -214,3 +215,46 @@ async def referral_entries(conn: Connection, referral_id: uuid.UUID) -> list[Led
         referral_id,
     )
     return [entry_of(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class ReferralActivity:
+    referral_id: uuid.UUID
+    entries: int
+    consultations: int
+    first_at: datetime
+    last_at: datetime
+
+
+_PERIOD = """referral_id IS NOT NULL
+    AND ledgered_at >= COALESCE($1::timestamptz, '-infinity')
+    AND ledgered_at < COALESCE($2::timestamptz, 'infinity')"""
+
+
+async def referrals_in_period(
+    conn: Connection, start: datetime | None, end: datetime | None, *, limit: int, offset: int
+) -> tuple[int, list[ReferralActivity]]:
+    """Referrals with entries appended in [start, end) (the period an export covers), most
+    recently active first: how many in all, and one page of them with their counts."""
+    total = await conn.fetchval(
+        f"SELECT count(DISTINCT referral_id) FROM ledger WHERE {_PERIOD}", start, end
+    )
+    rows = await conn.fetch(
+        f"""SELECT referral_id, count(*) AS entries,
+                   count(*) FILTER (WHERE category = 'consultation') AS consultations,
+                   min(ledgered_at) AS first_at, max(ledgered_at) AS last_at
+              FROM ledger WHERE {_PERIOD}
+             GROUP BY referral_id
+             ORDER BY max(ledgered_at) DESC, referral_id
+             LIMIT $3 OFFSET $4""",
+        start,
+        end,
+        limit,
+        offset,
+    )
+    return int(total), [
+        ReferralActivity(
+            r["referral_id"], r["entries"], r["consultations"], r["first_at"], r["last_at"]
+        )
+        for r in rows
+    ]

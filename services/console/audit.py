@@ -1,8 +1,10 @@
 """The audit service's API for auditors as the console uses it, with the user's token:
 ``GET /audit/referrals/{id}/timeline`` (the ledger entries about one referral; the read is
-itself recorded as a consultation) and ``GET /audit/verification`` (every chain recomputed
-and every signed checkpoint checked, now)."""
+itself recorded as a consultation), ``GET /audit/verification`` (every chain recomputed
+and every signed checkpoint checked, now), ``GET /audit/referrals?from&to`` (referrals
+with ledger activity in a period) and ``GET /audit/export`` (the sealed JSON Lines file)."""
 
+import re
 import uuid
 from datetime import datetime
 from typing import Any
@@ -55,6 +57,26 @@ class Verification(_Model):
     findings: list[Finding] = []
 
 
+class ReferralActivity(_Model):
+    referral_id: str
+    entries: int
+    consultations: int
+    first_at: datetime | None = None
+    last_at: datetime | None = None
+
+
+class PeriodSearch(_Model):
+    page: int
+    page_size: int
+    total: int
+    referrals: list[ReferralActivity] = []
+
+
+class ExportFile(_Model):
+    data: bytes
+    filename: str
+
+
 class AuditClient:
     def __init__(self, http: httpx.AsyncClient) -> None:
         self._http = http
@@ -69,9 +91,42 @@ class AuditClient:
     async def verification(self, token: str) -> Verification:
         return Verification.model_validate(await self._get("/audit/verification", token))
 
-    async def _get(self, path: str, token: str) -> dict[str, Any]:
+    async def referrals(
+        self, token: str, start: datetime, end: datetime, page: int = 1, page_size: int = 50
+    ) -> PeriodSearch:
+        params = {
+            "from": start.isoformat(),
+            "to": end.isoformat(),
+            "page": str(page),
+            "page_size": str(page_size),
+        }
+        return PeriodSearch.model_validate(await self._get("/audit/referrals", token, params))
+
+    async def export(self, token: str, params: dict[str, str]) -> ExportFile:
+        """The sealed export (``referral``, or ``from``/``to``), bytes as the service sent."""
+        response = await self._send("/audit/export", token, params)
+        disposition = response.headers.get("content-disposition", "")
+        name = re.sub(r"[^A-Za-z0-9._-]", "", disposition.partition('filename="')[2])
+        name = name or "audit-export.jsonl"
+        return ExportFile(data=response.content, filename=name)
+
+    async def _get(
+        self, path: str, token: str, params: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        response = await self._send(path, token, params)
         try:
-            response = await self._http.get(path, headers={"Authorization": f"Bearer {token}"})
+            body: dict[str, Any] = response.json()
+        except ValueError:
+            raise UpstreamError("the audit service gave an unreadable answer") from None
+        return body
+
+    async def _send(
+        self, path: str, token: str, params: dict[str, str] | None = None
+    ) -> httpx.Response:
+        try:
+            response = await self._http.get(
+                path, params=params, headers={"Authorization": f"Bearer {token}"}
+            )
         except httpx.HTTPError:
             raise UpstreamError("the audit service could not be reached") from None
         if response.status_code == 401:
@@ -82,8 +137,4 @@ class AuditClient:
             raise Refused(403, "forbidden", "the audit service is for auditors only")
         if response.status_code != 200:
             raise UpstreamError(f"the audit service failed ({response.status_code})")
-        try:
-            body: dict[str, Any] = response.json()
-        except ValueError:
-            raise UpstreamError("the audit service gave an unreadable answer") from None
-        return body
+        return response

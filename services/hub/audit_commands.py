@@ -25,6 +25,7 @@ from services.audit import export as exports
 from services.audit.checkpoints import make_checkpoint
 from services.audit.replay import Scope
 from services.audit.replay_run import ReplayReport, run_replay
+from services.audit.replay_scratch import project_admin_dsn
 from services.audit.report import extract_export, render_html
 from services.audit.signing import KEY_FILE_NAME, load_public_key, load_signing_key
 from services.audit.store import referral_entries
@@ -213,6 +214,8 @@ class _Rate(ProgressColumn):
 
 def _show_replay(report: ReplayReport) -> None:
     cw, ledger = report.casework, report.ledger
+    fate = "kept (drop it with DROP SCHEMA ... CASCADE)" if report.kept else "dropped"
+    out.print(f"rebuilt into scratch schema {report.scratch_schema} ({fate})")
     out.print(
         f"records read: {report.records_read}; referral events folded: {report.casework_events}"
     )
@@ -225,6 +228,7 @@ def _show_replay(report: ReplayReport) -> None:
         f"ledger: {ledger.entries_compared} entries compared; chain recomputed from the topics "
         f"matches through entry {ledger.matched_through}"
     )
+    out.print(f"ledger digests: rebuilt {ledger.rebuilt_digest}, live {ledger.live_digest}")
     for line in [*cw.differences, *ledger.differences]:
         out.print(Text(f"DIFFERENT: {line}", style="red"))
     if report.same:
@@ -237,9 +241,12 @@ def replay(
     start: FromOption = None,
     end: ToOption = None,
     dsn: DsnOption = None,
+    keep: Annotated[
+        bool, typer.Option("--keep", help="Keep the scratch schema (default: drop it).")
+    ] = False,
 ) -> None:
-    """Rebuild casework's referral state and the ledger from the topics (offset 0) and
-    compare them with the live ones."""
+    """Rebuild casework's referral state and the ledger from the topics (offset 0) into an
+    empty scratch schema and compare them with the live ones (SQL-side digests)."""
     scope = Scope(_referral(referral) if referral else None, _when(start), _when(end))
     env = stack_env()
     columns: list[Any] = [TextColumn("reading topics"), BarColumn(), MofNCompleteColumn()]
@@ -256,6 +263,8 @@ def replay(
                 _env("CASEWORK_DATABASE_URL"),
                 scope,
                 advance,
+                admin_dsn=project_admin_dsn(_env("HUB_ADMIN_DATABASE_URL")),
+                keep=keep,
             )
         )
     _show_replay(report)

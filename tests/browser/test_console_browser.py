@@ -3,12 +3,16 @@ new referral to its outcome, the police coordinator sees the outcome, other agen
 reach it, forms without the CSRF token are refused, signed-out users go to sign-in, and
 axe-core finds no serious or critical accessibility problem on the pages."""
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
+from services.audit.export import verify_file
 from tests.browser.conftest import RunningSystem
 from tests.browser.support import (
     WAIT_MS,
@@ -124,6 +128,38 @@ async def _auditor_sees_every_action_and_consultation(page: Page, base: str, rid
     await screenshot(page, "audit-timeline")
     await page.goto(f"{base}/audit/verification")
     await expect(page.get_by_text("The ledger verifies.")).to_be_visible()
+    await _auditor_finds_it_by_period_and_downloads_a_verifiable_export(page, base, rid)
+
+
+async def _auditor_finds_it_by_period_and_downloads_a_verifiable_export(
+    page: Page, base: str, rid: str
+) -> None:
+    today = datetime.now(UTC).date()
+    await page.goto(f"{base}/audit")
+    await page.get_by_label("From (date, UTC)").fill((today - timedelta(days=1)).isoformat())
+    await page.get_by_label("To (date, UTC, included)").fill(today.isoformat())
+    await page.get_by_role("button", name="Find referrals in this period").click()
+    found = page.locator(f'table.period a[href="/audit/referrals/{rid}"]')
+    for _ in range(60):  # paged, most recently active first: it was just consulted
+        if await found.count():
+            break
+        await page.wait_for_timeout(1000)
+        await page.reload()
+    await expect(found).to_have_count(1)
+    await assert_accessible(page)
+    row = page.locator("table.period tr", has=page.locator(f'a[href="/audit/referrals/{rid}"]'))
+    async with page.expect_download() as info:
+        await row.get_by_role("link", name=re.compile("Signed export")).click()
+    download = await info.value
+    data = await asyncio.to_thread(Path(await download.path()).read_bytes)
+    checked = verify_file(data)
+    assert checked.ok, checked.problems
+    assert rid.encode() in data
+    async with page.expect_download() as info:
+        await page.get_by_role("link", name=re.compile("signed export of this period")).click()
+    period = await info.value
+    period_data = await asyncio.to_thread(Path(await period.path()).read_bytes)
+    assert verify_file(period_data).ok
 
 
 async def test_a_worker_of_another_agency_cannot_reach_the_referral_by_url(

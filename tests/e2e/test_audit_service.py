@@ -26,6 +26,7 @@ from referral_schemas.topics import (
 from infra.settings import InfraSettings
 from services.audit.replay import Scope
 from services.audit.replay_run import run_replay
+from services.audit.replay_scratch import Scratch, project_admin_dsn, tables_in
 from services.audit.signing import ensure_checkpoint_key, load_public_key
 from services.audit.verification import verify_database
 from services.runtime.auth import ensure_signing_keys
@@ -238,18 +239,63 @@ async def test_replay_from_offset_zero_reproduces_casework_and_the_sla_events_of
             if r.key == rid.encode() and r.json()["type"] == "SlaBreached"
         ]
     env = audited.env
+    admin = project_admin_dsn(env["HUB_ADMIN_DATABASE_URL"])
+    seen: dict[str, tuple[bool, int]] = {}
+
+    async def observe(phase: str, scratch: Scratch) -> None:
+        conn = await asyncpg.connect(admin)
+        try:
+            exists = await conn.fetchval(
+                "SELECT count(*) FROM pg_namespace WHERE nspname = $1", scratch.name
+            )
+            seen[phase] = (exists == 1, await tables_in(conn, scratch.name))
+        finally:
+            await conn.close()
+
     one = await run_replay(
-        bootstrap, env["AUDIT_DATABASE_URL"], env["CASEWORK_DATABASE_URL"], Scope(uuid.UUID(rid))
+        bootstrap,
+        env["AUDIT_DATABASE_URL"],
+        env["CASEWORK_DATABASE_URL"],
+        Scope(uuid.UUID(rid)),
+        admin_dsn=admin,
+        observe=observe,
     )
+    assert seen["created"] == (True, 0), "the scratch schema exists and is empty at the start"
+    assert seen["filled"][0]
+    assert seen["filled"][1] > 0
+    assert one.scratch_schema.startswith("replay_")
     assert one.casework.same, one.casework.differences
     assert one.casework.compared == 1
+    assert one.casework.rebuilt_digest == one.casework.live_digest
     assert one.sla_breaches == {uuid.UUID(rid): len(breaches)}
     assert len(breaches) >= 1
     assert one.ledger.same, one.ledger.differences
+    assert one.ledger.rebuilt_digest == one.ledger.live_digest
     everything = await run_replay(
-        bootstrap, env["AUDIT_DATABASE_URL"], env["CASEWORK_DATABASE_URL"], Scope()
+        bootstrap,
+        env["AUDIT_DATABASE_URL"],
+        env["CASEWORK_DATABASE_URL"],
+        Scope(),
+        admin_dsn=admin,
+        keep=True,
     )
-    assert everything.casework.same, everything.casework.differences
-    assert everything.casework.rebuilt_digest == everything.casework.live_digest
-    assert everything.ledger.same, everything.ledger.differences
-    assert everything.ledger.matched_through == everything.ledger.entries_compared
+    try:
+        assert everything.casework.same, everything.casework.differences
+        assert everything.casework.rebuilt_digest == everything.casework.live_digest
+        assert everything.ledger.same, everything.ledger.differences
+        assert everything.ledger.rebuilt_digest == everything.ledger.live_digest
+        assert everything.ledger.matched_through == everything.ledger.entries_compared
+        conn = await asyncpg.connect(admin)
+        try:
+            kept = await conn.fetchval(
+                f"SELECT count(*) FROM {everything.scratch_schema}.referrals"
+            )
+        finally:
+            await conn.close()
+        assert kept == everything.casework.compared
+    finally:
+        conn = await asyncpg.connect(admin)
+        try:
+            await conn.execute(f"DROP SCHEMA IF EXISTS {everything.scratch_schema} CASCADE")
+        finally:
+            await conn.close()

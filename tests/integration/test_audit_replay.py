@@ -1,20 +1,31 @@
 """Replay's comparison of the ledger with the records it was built from: an untouched ledger
 matches; an entry edited and the whole chain recomputed (which verify can only bracket
 between two checkpoints) is named exactly; a forged entry and a record never ledgered are
-reported."""
+reported. Written into an empty scratch schema, the rebuilt ledger and casework states
+have the live tables' SQL-side digests, and a tampered row changes them."""
 
 import dataclasses
 import uuid
 from collections.abc import AsyncIterator
 
+import asyncpg
 import pytest
 
 from services.audit import store
 from services.audit.chain import build_chain
 from services.audit.entries import RecordFacts
-from services.audit.replay import LedgerReplay, Scope
+from services.audit.replay import CaseworkReplay, LedgerReplay, Scope
 from services.audit.replay_run import LedgerComparison, compare_ledger
-from tests.integration.runtime_fixtures import Schema
+from services.audit.replay_scratch import (
+    Scratch,
+    casework_digests,
+    prepare,
+    scratch_schema,
+    tables_in,
+    write_casework,
+)
+from services.casework.domain import CaseState
+from tests.integration.runtime_fixtures import Schema, admin_dsn
 from tests.integration.test_audit_support import (
     append,
     as_superuser_bypassing_triggers,
@@ -81,3 +92,141 @@ async def test_forged_entries_and_missing_records_are_reported(ledger: Schema) -
     result = await _compare(ledger, Scope(), [*RECORDS[:-1], *unledgered])
     assert "entry 12: no such record on the topics" in result.differences
     assert any(d.endswith("not in the ledger") for d in result.differences)
+
+
+async def test_scratch_schema_is_created_empty_and_dropped_unless_kept(
+    stack_env: dict[str, str],
+) -> None:
+    admin = admin_dsn(stack_env)
+    async with scratch_schema(admin) as scratch:
+        assert scratch.name.startswith("replay_")
+        assert await _relations(stack_env, scratch.name) == 0
+        conn = await scratch.connect()
+        try:
+            await prepare(conn)
+        finally:
+            await conn.close()
+        assert await _relations(stack_env, scratch.name) > 0
+    assert await _schema_exists(stack_env, scratch.name) is False
+    async with scratch_schema(admin, keep=True) as kept:
+        pass
+    try:
+        assert await _schema_exists(stack_env, kept.name) is True
+    finally:
+        conn = await asyncpg.connect(admin)
+        try:
+            await conn.execute(f"DROP SCHEMA {kept.name} CASCADE")
+        finally:
+            await conn.close()
+
+
+async def test_the_rebuilt_ledger_in_a_scratch_schema_has_the_live_digest(
+    ledger: Schema, stack_env: dict[str, str]
+) -> None:
+    async with scratch_schema(admin_dsn(stack_env)) as scratch:
+        result = await _compare_into(ledger, scratch, Scope())
+        assert result.same, result.differences
+        assert result.live_digest
+        assert result.rebuilt_digest == result.live_digest
+        rows = await _count(scratch, "SELECT count(*) FROM ledger")
+        assert rows == 12
+    async with scratch_schema(admin_dsn(stack_env)) as scratch:
+        one = await _compare_into(ledger, scratch, Scope(referral=RID))
+        assert one.same, one.differences
+        assert one.rebuilt_digest == one.live_digest
+        assert await _count(scratch, "SELECT count(*) FROM ledger") == 5
+
+
+async def test_a_tampered_ledger_digest_differs_from_the_rebuilt_one(
+    ledger: Schema, stack_env: dict[str, str]
+) -> None:
+    async with as_superuser_bypassing_triggers(ledger) as conn:
+        await conn.execute("UPDATE ledger SET purpose = 'tampered' WHERE position = 10")
+    async with scratch_schema(admin_dsn(stack_env)) as scratch:
+        result = await _compare_into(ledger, scratch, Scope())
+    assert not result.same
+    assert result.rebuilt_digest != result.live_digest
+
+
+async def test_casework_states_written_with_casework_store_digest_alike(
+    stack_env: dict[str, str],
+) -> None:
+    """The same state saved in two schemas has the same SQL digest; a changed one differs."""
+    states = _folded_states()
+    admin = admin_dsn(stack_env)
+    async with scratch_schema(admin) as live, scratch_schema(admin) as rebuilt:
+        for scratch, saved in ((live, states), (rebuilt, states)):
+            conn = await scratch.connect()
+            try:
+                await prepare(conn)
+                await write_casework(conn, saved)
+            finally:
+                await conn.close()
+        live_digests, live_overall = await _digests(live)
+        rebuilt_digests, rebuilt_overall = await _digests(rebuilt)
+        assert live_digests == rebuilt_digests
+        assert len(live_digests) == 2
+        assert live_overall == rebuilt_overall
+        conn = await rebuilt.connect()
+        try:
+            changed = states[0].model_copy(update={"held": not states[0].held})
+            await write_casework(conn, [changed])
+        finally:
+            await conn.close()
+        changed_digests, changed_overall = await _digests(rebuilt)
+        assert changed_overall != live_overall
+        assert changed_digests[states[0].referral_id] != live_digests[states[0].referral_id]
+
+
+def _folded_states() -> list[CaseState]:
+    replay = CaseworkReplay(Scope())
+    for rid in (uuid.uuid4(), uuid.uuid4()):
+        for item in referral_records(rid):
+            replay.feed(item)
+    return list(replay.states.values())
+
+
+async def _digests(scratch: Scratch) -> tuple[dict[uuid.UUID, str], str]:
+    conn = await scratch.connect()
+    try:
+        return await casework_digests(conn)
+    finally:
+        await conn.close()
+
+
+async def _compare_into(ledger: Schema, scratch: Scratch, scope: Scope) -> LedgerComparison:
+    replay = LedgerReplay(scope)
+    for item in RECORDS:
+        replay.feed(item)
+    conn, work = await ledger.connect(), await scratch.connect()
+    try:
+        await prepare(work)
+        return await compare_ledger(conn, replay, work)
+    finally:
+        await conn.close()
+        await work.close()
+
+
+async def _count(scratch: Scratch, sql: str) -> int:
+    conn = await scratch.connect()
+    try:
+        return int(await conn.fetchval(sql))
+    finally:
+        await conn.close()
+
+
+async def _relations(stack_env: dict[str, str], schema: str) -> int:
+    conn = await asyncpg.connect(admin_dsn(stack_env))
+    try:
+        return await tables_in(conn, schema)
+    finally:
+        await conn.close()
+
+
+async def _schema_exists(stack_env: dict[str, str], schema: str) -> bool:
+    conn = await asyncpg.connect(admin_dsn(stack_env))
+    try:
+        found = await conn.fetchval("SELECT 1 FROM pg_namespace WHERE nspname = $1", schema)
+        return found is not None
+    finally:
+        await conn.close()

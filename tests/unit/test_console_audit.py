@@ -42,7 +42,30 @@ def _entry(position: int, kind: str, category: str, **more: Any) -> dict[str, An
 class FakeAudit:
     ok = True
 
+    def __init__(self) -> None:
+        self.asked: list[httpx.Request] = []
+
     def handle(self, request: httpx.Request) -> httpx.Response:
+        self.asked.append(request)
+        if request.url.path == "/audit/referrals":
+            activity = {
+                "referral_id": str(KNOWN),
+                "entries": 7,
+                "consultations": 2,
+                "first_at": "2025-06-03T10:00:00+00:00",
+                "last_at": "2025-06-03T11:00:00+00:00",
+            }
+            body = {"page": 1, "page_size": 50, "total": 1, "referrals": [activity]}
+            return httpx.Response(200, json=body)
+        if request.url.path == "/audit/export":
+            if request.url.params.get("referral") not in (None, str(KNOWN)):
+                return httpx.Response(404, json={"error": "not_found", "detail": "nothing"})
+            disposition = 'attachment; filename="audit-period-20250603T120000Z.jsonl"'
+            return httpx.Response(
+                200,
+                content=b'{"kind":"header"}\n{"kind":"seal"}\n',
+                headers={"content-disposition": disposition},
+            )
         if request.url.path == "/audit/verification":
             body = {
                 "ok": self.ok,
@@ -130,3 +153,43 @@ async def test_the_ledger_entries_download_as_json(auditor: tuple[Console, FakeA
         f'attachment; filename="ledger-{KNOWN}.json"'
     )
     assert len(response.json()["entries"]) == 3
+
+
+async def test_a_period_search_lists_referrals_with_activity_and_an_export_link(
+    auditor: tuple[Console, FakeAudit],
+) -> None:
+    console, audit = auditor
+    page = await console.client.get("/audit?from=2025-06-01&to=2025-06-03")
+    assert page.status_code == 200
+    assert f'href="/audit/referrals/{KNOWN}"' in page.text
+    assert 'data-label="Entries in the period">7</td>' in page.text
+    asked = audit.asked[-1].url.params
+    assert asked["from"] == "2025-06-01T00:00:00+00:00"
+    assert asked["to"] == "2025-06-04T00:00:00+00:00", "the last day is included"
+    assert "/audit/export?from=2025-06-01T00%3A00%3A00%2B00%3A00" in page.text
+
+
+async def test_a_bad_period_is_explained(auditor: tuple[Console, FakeAudit]) -> None:
+    console, _ = auditor
+    bad = await console.client.get("/audit?from=2025-06-03&to=2025-06-01")
+    assert bad.status_code == 422
+    assert "two dates" in bad.text
+
+
+async def test_the_signed_export_downloads_as_the_service_sent_it(
+    auditor: tuple[Console, FakeAudit],
+) -> None:
+    console, audit = auditor
+    period = await console.client.get("/audit/export", params={"from": "2025-06-01T00:00:00+00:00"})
+    assert period.status_code == 200
+    assert period.content == b'{"kind":"header"}\n{"kind":"seal"}\n'
+    assert period.headers["content-disposition"] == (
+        'attachment; filename="audit-period-20250603T120000Z.jsonl"'
+    )
+    one = await console.client.get(f"/audit/export?referral={KNOWN}")
+    assert one.status_code == 200
+    assert audit.asked[-1].url.params["referral"] == str(KNOWN)
+    missing = await console.client.get(f"/audit/export?referral={uuid.uuid4()}")
+    assert missing.status_code == 404
+    timeline = await console.client.get(f"/audit/referrals/{KNOWN}")
+    assert f'href="/audit/export?referral={KNOWN}"' in timeline.text

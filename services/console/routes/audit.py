@@ -1,13 +1,17 @@
-"""The auditor's pages: find a referral, its cross-agency timeline from the audit ledger
-with the access log (who consulted it, when, why), the chain verification result, and the
-ledger entries as a JSON download. Reading a timeline is itself recorded by the audit
-service as a consultation."""
+"""The auditor's pages: find a referral, or the referrals with ledger activity in a period,
+its cross-agency timeline from the audit ledger with the access log (who consulted it,
+when, why), the chain verification result, the ledger entries as a JSON download, and the
+sealed export file (``hub audit verify --file`` checks it) of a referral or a period.
+Reading a timeline, or exporting a referral, is itself recorded by the audit service as a
+consultation."""
 
 import json
 import uuid
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from services.console.casework import NotFound
@@ -40,15 +44,99 @@ def _referral_id(text: str) -> uuid.UUID | None:
         return None
 
 
+def _day(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text.strip()) if text else None
+    except ValueError:
+        return None
+
+
+PAGE_SIZE = 50
+
+
 @router.get("/audit")
-async def audit_home(request: Request, user: Auditor, referral: str | None = None) -> Response:
+async def audit_home(
+    request: Request,
+    user: Auditor,
+    deps: Deps,
+    referral: str | None = None,
+    start: Annotated[str | None, Query(alias="from")] = None,
+    end: Annotated[str | None, Query(alias="to")] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+) -> Response:
+    context: dict[str, object] = {"title": "Audit", "error": None, "period_error": None}
     if referral is not None:
         found = _referral_id(referral)
         if found is not None:
             return RedirectResponse(f"/audit/referrals/{found}", 303)
         error = "Enter a referral's full reference (36 characters, as in its address)."
-        return render(request, "audit.html", {"title": "Audit", "error": error}, 422)
-    return render(request, "audit.html", {"title": "Audit", "error": None})
+        return render(request, "audit.html", {**context, "error": error}, 422)
+    if start is None and end is None:
+        return render(request, "audit.html", context)
+    first, last = _day(start), _day(end)
+    if first is None or last is None or last < first:
+        error = "Enter the period as two dates, the second not before the first."
+        period = {"this_from": start or "", "this_to": end or ""}
+        return render(request, "audit.html", {**context, "period_error": error, **period}, 422)
+    since = datetime.combine(first, time(), UTC)
+    until = datetime.combine(last + timedelta(days=1), time(), UTC)
+    found_in = await deps.audit.referrals(
+        service_token(deps, user), since, until, page=page, page_size=PAGE_SIZE
+    )
+    query = {"from": first.isoformat(), "to": last.isoformat()}
+    export = {"from": since.isoformat(), "to": until.isoformat()}
+    context.update(
+        {
+            "this_from": first.isoformat(),
+            "this_to": last.isoformat(),
+            "search": found_in,
+            "export_href": f"/audit/export?{urlencode(export)}",
+            "next_href": f"/audit?{urlencode({**query, 'page': page + 1})}"
+            if page * PAGE_SIZE < found_in.total
+            else None,
+            "previous_href": f"/audit?{urlencode({**query, 'page': page - 1})}"
+            if page > 1
+            else None,
+        }
+    )
+    return render(request, "audit.html", context)
+
+
+@router.get("/audit/export")
+async def audit_export_file(
+    user: Auditor,
+    deps: Deps,
+    referral: str | None = None,
+    start: Annotated[str | None, Query(alias="from")] = None,
+    end: Annotated[str | None, Query(alias="to")] = None,
+) -> Response:
+    """The audit service's sealed export, passed through as a download."""
+    params: dict[str, str] = {}
+    if referral is not None:
+        rid = _referral_id(referral)
+        if rid is None:
+            raise NOTHING
+        params["referral"] = str(rid)
+    else:
+        for name, text in (("from", start), ("to", end)):
+            try:
+                if text:
+                    params[name] = datetime.fromisoformat(text).isoformat()
+            except ValueError:
+                raise PageRefused(
+                    422, "Not a period", "The period's dates are not valid."
+                ) from None
+        if not params:
+            raise PageRefused(422, "Nothing to export", "Give a referral or a period.")
+    try:
+        exported = await deps.audit.export(service_token(deps, user), params)
+    except NotFound:
+        raise NOTHING from None
+    return Response(
+        exported.data,
+        media_type="application/jsonl",
+        headers={"Content-Disposition": f'attachment; filename="{exported.filename}"'},
+    )
 
 
 @router.get("/audit/referrals/{referral_id}")

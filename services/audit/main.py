@@ -17,7 +17,6 @@ from services.audit.ledger_consumer import LedgerConsumer
 from services.audit.settings import AuditSettings
 from services.audit.signing import load_signing_key
 from services.runtime.app import ServiceSpec, run_service
-from services.runtime.auth import TokenVerifier
 from services.runtime.clock import SystemClock
 from services.runtime.consumer import RetryPolicy
 from services.runtime.http import http_task
@@ -26,15 +25,8 @@ from services.runtime.http import http_task
 def build(settings: AuditSettings) -> ServiceSpec:
     if settings.checkpoint_key_file is None:
         raise SystemExit("set AUDIT_CHECKPOINT_KEY_FILE to the Ed25519 key that signs checkpoints")
-    if settings.token_public_key_file is None:
-        raise SystemExit("set AUDIT_TOKEN_PUBLIC_KEY_FILE to the token issuer's public key")
     key = load_signing_key(settings.checkpoint_key_file)
-    verifier = TokenVerifier(
-        settings.token_public_key_file.read_text(encoding="utf-8"),
-        settings.token_issuer,
-        settings.token_audience,
-        settings.token_algorithms,
-    )
+    verifier = settings.token_verifier()
     clock = SystemClock()
     retry = RetryPolicy(
         settings.consumer_max_attempts, settings.retry_base_delay_s, settings.retry_max_delay_s

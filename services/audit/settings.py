@@ -11,11 +11,10 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 from referral_schemas.topics import ALL_TOPICS
 
-from services.runtime.auth import AUDIENCE, LOCAL_ALGORITHMS, LOCAL_ISSUER
-from services.runtime.settings import ServiceSettings
+from services.runtime.api_settings import ApiServiceSettings
 
 
-class AuditSettings(ServiceSettings):
+class AuditSettings(ApiServiceSettings):
     model_config = SettingsConfigDict(env_prefix="AUDIT_", extra="ignore", frozen=True)
 
     topics: list[str] = Field(
@@ -29,13 +28,4 @@ class AuditSettings(ServiceSettings):
     checkpoint_interval_s: float = Field(
         default=60.0, gt=0, description="How often the chain head is signed (if it moved)."
     )
-    http_host: str = Field(default="127.0.0.1", description="Address the auditors' API uses.")
     http_port: int = Field(default=8084, ge=0, le=65535, description="Port of the API.")
-    token_public_key_file: Path | None = Field(
-        default=None, description="PEM file of the public key that signs identity tokens."
-    )
-    token_issuer: str = Field(default=LOCAL_ISSUER, description="Expected 'iss' of tokens.")
-    token_audience: str = Field(default=AUDIENCE, description="Expected 'aud' of tokens.")
-    token_algorithms: list[str] = Field(
-        default=list(LOCAL_ALGORITHMS), description="Signature algorithms accepted (pinned)."
-    )

@@ -9,25 +9,11 @@ from services.casework.handlers import handle
 from services.casework.http import http_task
 from services.casework.settings import CaseworkSettings
 from services.runtime.app import ServiceSpec, Subscription, run_service
-from services.runtime.auth import TokenVerifier
 from services.runtime.clock import SystemClock
 
 
-def _public_key(settings: CaseworkSettings) -> str:
-    """The token issuer's public key; `hub infra up` sets the local one in the env file."""
-    configured = settings.public_key_pem()
-    if configured is None:
-        raise SystemExit("set CASEWORK_TOKEN_PUBLIC_KEY_FILE (or _PEM) to the token issuer's key")
-    return configured
-
-
 def build(settings: CaseworkSettings) -> ServiceSpec:
-    verifier = TokenVerifier(
-        _public_key(settings),
-        settings.token_issuer,
-        settings.token_audience,
-        settings.token_algorithms,
-    )
+    verifier = settings.token_verifier()
     clock = SystemClock()
     return ServiceSpec(
         name="casework",

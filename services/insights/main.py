@@ -9,25 +9,11 @@ from services.insights.handlers import on_directory, on_intelligence, on_referra
 from services.insights.http import http_task
 from services.insights.settings import InsightsSettings
 from services.runtime.app import ServiceSpec, Subscription, run_service
-from services.runtime.auth import TokenVerifier
 from services.runtime.clock import SystemClock
 
 
-def _public_key(settings: InsightsSettings) -> str:
-    """The token issuer's public key; the stack's env file sets the local one."""
-    configured = settings.public_key_pem()
-    if configured is None:
-        raise SystemExit("set INSIGHTS_TOKEN_PUBLIC_KEY_FILE (or _PEM) to the token issuer's key")
-    return configured
-
-
 def build(settings: InsightsSettings) -> ServiceSpec:
-    verifier = TokenVerifier(
-        _public_key(settings),
-        settings.token_issuer,
-        settings.token_audience,
-        settings.token_algorithms,
-    )
+    verifier = settings.token_verifier()
     clock = SystemClock()
     return ServiceSpec(
         # The runtime uses the name as the consumer group: a new name replays from offset 0.

@@ -10,16 +10,13 @@ Rebuilding the read model: start an instance with a new INSIGHTS_CONSUMER_GROUP 
 the group name it was built under (migrations are recorded under that name).
 """
 
-from pathlib import Path
-
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from services.runtime.auth import AUDIENCE, LOCAL_ALGORITHMS, LOCAL_ISSUER
-from services.runtime.settings import ServiceSettings
+from services.runtime.api_settings import ApiServiceSettings
 
 
-class InsightsSettings(ServiceSettings):
+class InsightsSettings(ApiServiceSettings):
     """INSIGHTS_DATABASE_URL and a token public key are required; the rest has defaults."""
 
     model_config = SettingsConfigDict(env_prefix="INSIGHTS_", extra="ignore", frozen=True)
@@ -30,23 +27,4 @@ class InsightsSettings(ServiceSettings):
         description="Kafka consumer group, also the service's name in logs and migrations. "
         "A new name replays every topic from offset 0 (use with an empty schema).",
     )
-    http_host: str = Field(default="127.0.0.1", description="Address the figures API listens on.")
     http_port: int = Field(default=8083, ge=0, le=65535, description="Port of the figures API.")
-    token_public_key_file: Path | None = Field(
-        default=None, description="PEM file of the public key that signs identity tokens."
-    )
-    token_public_key_pem: str | None = Field(
-        default=None, description="The same key as PEM text (instead of a file)."
-    )
-    token_issuer: str = Field(default=LOCAL_ISSUER, description="Expected 'iss' of tokens.")
-    token_audience: str = Field(default=AUDIENCE, description="Expected 'aud' of tokens.")
-    token_algorithms: list[str] = Field(
-        default=list(LOCAL_ALGORITHMS), description="Signature algorithms accepted (pinned)."
-    )
-
-    def public_key_pem(self) -> str | None:
-        if self.token_public_key_pem:
-            return self.token_public_key_pem
-        if self.token_public_key_file is not None:
-            return self.token_public_key_file.read_text(encoding="utf-8")
-        return None

@@ -11,7 +11,6 @@ import typer
 from cryptography.hazmat.primitives import serialization
 from typer.testing import CliRunner
 
-from services.casework.main import _public_key
 from services.casework.settings import CaseworkSettings
 from services.hub.token_commands import token
 from services.runtime.auth import (
@@ -130,7 +129,7 @@ def test_hub_token_prints_a_token_casework_accepts_with_the_stacks_key(
     settings = CaseworkSettings(
         database_url="postgresql://unused", token_public_key_file=public_path
     )
-    verifier = TokenVerifier(_public_key(settings), LOCAL_ISSUER, AUDIENCE)
+    verifier = settings.token_verifier()
     identity = verifier.verify(result.output.strip())
     assert (identity.user, identity.role, identity.agency) == (
         "lead-7",
@@ -147,4 +146,4 @@ def test_casework_refuses_to_start_without_the_issuers_key(
         token_issuer="https://idp.example",
     )
     with pytest.raises(SystemExit):
-        _public_key(settings)
+        settings.token_verifier()

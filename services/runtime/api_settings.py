@@ -1,0 +1,46 @@
+"""Settings of a service that also serves an HTTP API to people with identity tokens.
+
+Locally the stack signs tokens (``hub token``, the console's demo sign-in) and hands each
+service the public key as <SERVICE>_TOKEN_PUBLIC_KEY_FILE in its env file. To accept a real
+identity provider's tokens instead, set <SERVICE>_TOKEN_PUBLIC_KEY_FILE (or _PEM) to the
+provider's signing key, _TOKEN_ISSUER to its issuer, _TOKEN_AUDIENCE to the audience it issues
+for this API, and _TOKEN_ALGORITHMS to the algorithm it signs with (e.g. '["RS256"]').
+"""
+
+from pathlib import Path
+
+from pydantic import Field
+
+from services.runtime.auth import AUDIENCE, LOCAL_ALGORITHMS, LOCAL_ISSUER, TokenVerifier
+from services.runtime.settings import ServiceSettings
+
+
+class ApiServiceSettings(ServiceSettings):
+    http_host: str = Field(default="127.0.0.1", description="Address the API listens on.")
+    http_port: int = Field(default=8080, ge=0, le=65535, description="Port of the API.")
+    token_public_key_file: Path | None = Field(
+        default=None, description="PEM file of the public key that signs identity tokens."
+    )
+    token_public_key_pem: str | None = Field(
+        default=None, description="The same key as PEM text (instead of a file)."
+    )
+    token_issuer: str = Field(default=LOCAL_ISSUER, description="Expected 'iss' of tokens.")
+    token_audience: str = Field(default=AUDIENCE, description="Expected 'aud' of tokens.")
+    token_algorithms: list[str] = Field(
+        default=list(LOCAL_ALGORITHMS), description="Signature algorithms accepted (pinned)."
+    )
+
+    def public_key_pem(self) -> str | None:
+        if self.token_public_key_pem:
+            return self.token_public_key_pem
+        if self.token_public_key_file is not None:
+            return self.token_public_key_file.read_text(encoding="utf-8")
+        return None
+
+    def token_verifier(self) -> TokenVerifier:
+        """The verifier of this API's tokens; refuses to start without the issuer's key."""
+        key = self.public_key_pem()
+        if key is None:
+            prefix = str(self.model_config.get("env_prefix", ""))
+            raise SystemExit(f"set {prefix}TOKEN_PUBLIC_KEY_FILE (or _PEM) to the issuer's key")
+        return TokenVerifier(key, self.token_issuer, self.token_audience, self.token_algorithms)

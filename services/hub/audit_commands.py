@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from referral_schemas.access_v1 import ConsultationPurpose
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn
 from rich.table import Table
@@ -31,6 +32,7 @@ from services.audit.signing import KEY_FILE_NAME, load_public_key, load_signing_
 from services.audit.store import referral_entries
 from services.audit.verification import Verification, verify_database
 from services.hub.connect import stack_env
+from services.hub.consultation import record_consultation
 from services.runtime.clock import SystemClock
 from services.runtime.db import Connection, connect
 
@@ -157,6 +159,10 @@ def timeline(
     entries = _with_ledger(dsn, lambda conn: referral_entries(conn, rid))
     if not entries:
         raise _fail(f"the ledger holds nothing about referral {rid}")
+    bootstrap = stack_env()["HUB_KAFKA_BOOTSTRAP"]
+    asyncio.run(
+        record_consultation(bootstrap, rid, ConsultationPurpose.AUDIT, "hub audit timeline")
+    )
     table = Table("#", "time (UTC)", "s.62", "event", "actor", "agency", "to / why", "record")
     for e in entries:
         c = e.content

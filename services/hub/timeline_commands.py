@@ -20,12 +20,14 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner
+from referral_schemas.access_v1 import ConsultationPurpose
 from referral_schemas.topics import ACCESS_EVENTS, POLICE_OUTCOMES, REFERRAL_EVENTS
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from services.hub.connect import stack_env
+from services.hub.consultation import record_consultation
 from services.runtime.kafka_clients import MAX_REQUEST_BYTES
 
 TOPICS = (REFERRAL_EVENTS, POLICE_OUTCOMES, ACCESS_EVENTS)
@@ -215,6 +217,12 @@ def show(
     bootstrap = stack_env()["HUB_KAFKA_BOOTSTRAP"]
     try:
         records = asyncio.run(read_keyed(bootstrap, key))
+        if records:
+            asyncio.run(
+                record_consultation(
+                    bootstrap, uuid.UUID(key), ConsultationPurpose.AUDIT, "hub referrals show"
+                )
+            )
     except (KafkaError, TimeoutError) as err:
         Console(stderr=True).print(f"cannot read Kafka at {bootstrap} ({type(err).__name__})")
         raise typer.Exit(1) from err

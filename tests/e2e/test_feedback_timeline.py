@@ -1,6 +1,7 @@
 """`hub referrals show ID` on the real broker: one referral's events from every topic, in
 time order, with codes and references but never the person's name, address or birth date."""
 
+import getpass
 import json
 import os
 import subprocess
@@ -94,3 +95,19 @@ def test_show_refuses_an_unknown_or_malformed_id(stack_env: dict[str, str]) -> N
     malformed = hub_show("not-a-referral")
     assert malformed.returncode == 1
     assert "not a referral id" in malformed.stderr
+
+
+async def test_showing_a_referral_is_recorded_as_a_consultation_by_the_operator(
+    bootstrap: str,
+) -> None:
+    rid = str(uuid.uuid4())
+    opened = sample("ReferralOpened", rid, datetime.now(UTC))
+    await send(bootstrap, REFERRAL_EVENTS, rid, [opened])
+    async with watch(bootstrap, ACCESS_EVENTS) as access:
+        shown = hub_show(rid)
+        assert shown.returncode == 0, shown.stderr
+        [record] = await access.wait_for(event_for_referral("ReferralConsulted", rid))
+    consulted = record.json()
+    assert consulted["data"]["user"] == getpass.getuser()
+    assert consulted["data"]["via"] == "hub referrals show"
+    assert consulted["actor"] == f"user:{getpass.getuser()}"

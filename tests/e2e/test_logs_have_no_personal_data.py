@@ -28,14 +28,20 @@ async def test_intake_logs_name_events_but_never_people(
             watch(bootstrap, REFERRAL_EVENTS) as events,
             watch(bootstrap, DEAD_LETTER) as dead,
         ):
+            # Different keys keep no order between them: each step waits for the one before.
             await send(bootstrap, POLICE_INTELLIGENCE, key_of(message), [encode(message)] * 2)
+            ref, linked_ref = (
+                message["data"]["intelligence_ref"],
+                linked["data"]["intelligence_ref"],
+            )
+            await events.wait_for(event_about("ReferralOpened", ref), timeout_s=120)
             await send(bootstrap, POLICE_INTELLIGENCE, key_of(linked), [encode(linked)])
+            await events.wait_for(event_about("ReferralLinked", linked_ref), timeout_s=120)
             await send(bootstrap, POLICE_INTELLIGENCE, key_of(poisoned), [encode(poisoned)])
             await send(
                 bootstrap, POLICE_INTELLIGENCE, key_of(message), [encode(withdrawn(message))]
             )
-            await events.wait_for(event_about("ReferralLinked", linked["data"]["intelligence_ref"]))
-            await dead.wait_for(lambda r: r.key == key_of(poisoned).encode())
+            await dead.wait_for(lambda r: r.key == key_of(poisoned).encode(), timeout_s=120)
     finally:
         service.stop()
     text = service.log_path.read_text()

@@ -68,7 +68,7 @@ class TopicWatch:
                 )
 
     async def wait_for(
-        self, match: Callable[[Record], bool], count: int = 1, timeout_s: float = 60.0
+        self, match: Callable[[Record], bool], count: int = 1, timeout_s: float = 120.0
     ) -> list[Record]:
         """Wait until ``count`` matching records arrived; return all matching so far."""
         loop = asyncio.get_running_loop()
@@ -124,7 +124,7 @@ async def watch(bootstrap: str, topic: str) -> AsyncIterator[TopicWatch]:
         await consumer.stop()
 
 
-async def wait_committed(bootstrap: str, group: str, sent: Sent, timeout_s: float = 60.0) -> None:
+async def wait_committed(bootstrap: str, group: str, sent: Sent, timeout_s: float = 120.0) -> None:
     """Wait until ``group`` has committed an offset past ``sent`` (it handled the record)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()

@@ -85,6 +85,9 @@ def server_properties(settings: InfraSettings) -> str:
         "share.coordinator.state.topic.replication.factor": "1",
         "share.coordinator.state.topic.min.isr": "1",
         "group.initial.rebalance.delay.ms": "0",
+        # Consumers commit after every record (at-least-once); Kafka 4 otherwise holds each
+        # commit 5 ms. Measured: commit p50 7.2 -> 1.95 ms, pipeline 47 -> 69 events/s.
+        "group.coordinator.append.linger.ms": "0",
         # Accept up to 4 MiB so an oversize intelligence message reaches the consumer and is
         # dead-lettered with a reason, instead of being refused at the producer.
         "message.max.bytes": str(MAX_MESSAGE_BYTES),

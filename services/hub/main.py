@@ -4,6 +4,7 @@ import typer
 
 from services.hub import demo_commands, services_commands, timeline_commands
 from services.hub.audit_commands import audit_app
+from services.hub.bench_commands import bench
 from services.hub.deadletters_commands import deadletters_app
 from services.hub.directory_commands import directory_app
 from services.hub.infra_commands import infra_app
@@ -21,6 +22,7 @@ app.command("stop")(services_commands.stop)
 app.command("status")(services_commands.status)
 app.command("demo")(demo_commands.demo)
 app.command("token")(token)
+app.command("bench")(bench)
 app.add_typer(infra_app, name="infra")
 referrals_app.command("show")(timeline_commands.show)
 app.add_typer(referrals_app, name="referrals")

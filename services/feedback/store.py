@@ -9,6 +9,7 @@ from referral_schemas import Outcome
 
 from services.feedback.domain import FeedbackState
 from services.runtime.db import Connection
+from services.runtime.rows import lock_or_create
 
 
 def _state(row: asyncpg.Record) -> FeedbackState:
@@ -27,20 +28,8 @@ def _state(row: asyncpg.Record) -> FeedbackState:
 
 
 async def load_for_update(conn: Connection, referral_id: uuid.UUID) -> FeedbackState:
-    """The referral's state, locked until commit; a blank state for a referral never seen.
-
-    The row is created first so two instances meeting a new referral during a rebalance
-    serialise on it instead of both inserting.
-    """
-    await conn.execute(
-        "INSERT INTO referral_feedback (referral_id) VALUES ($1) ON CONFLICT DO NOTHING",
-        referral_id,
-    )
-    row = await conn.fetchrow(
-        "SELECT * FROM referral_feedback WHERE referral_id = $1 FOR UPDATE", referral_id
-    )
-    assert row is not None, "inserted just above"
-    return _state(row)
+    """The referral's state, locked until commit; a blank state for a referral never seen."""
+    return _state(await lock_or_create(conn, "referral_feedback", referral_id))
 
 
 async def save(conn: Connection, state: FeedbackState, now: datetime) -> None:

@@ -9,6 +9,7 @@ from referral_schemas import EngagementLevel, Outcome
 
 from services.insights.domain import DirectoryView, IntelligenceFact, ReferralFacts, Visit
 from services.runtime.db import Connection
+from services.runtime.rows import lock_or_create
 
 
 def _facts(row: asyncpg.Record) -> ReferralFacts:
@@ -28,20 +29,8 @@ def _facts(row: asyncpg.Record) -> ReferralFacts:
 
 
 async def load_for_update(conn: Connection, referral_id: uuid.UUID) -> ReferralFacts:
-    """The referral's facts, locked until commit; blank for a referral never seen.
-
-    The row is created first so two instances meeting a new referral during a rebalance
-    serialise on it instead of both inserting.
-    """
-    await conn.execute(
-        "INSERT INTO referral_facts (referral_id) VALUES ($1) ON CONFLICT DO NOTHING",
-        referral_id,
-    )
-    row = await conn.fetchrow(
-        "SELECT * FROM referral_facts WHERE referral_id = $1 FOR UPDATE", referral_id
-    )
-    assert row is not None, "inserted just above"
-    return _facts(row)
+    """The referral's facts, locked until commit; blank for a referral never seen."""
+    return _facts(await lock_or_create(conn, "referral_facts", referral_id))
 
 
 async def save(conn: Connection, facts: ReferralFacts, now: datetime) -> None:

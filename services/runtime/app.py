@@ -1,8 +1,10 @@
 """The app builder: explicit wiring of one service process. Nothing here runs at import.
 
 ``run_service`` connects to Postgres, applies migrations, starts the outbox relay and the
-Kafka subscribers, and runs until SIGTERM/SIGINT. Offsets are committed only after a message
-was handled (at-least-once); the inbox makes the redelivery after a crash harmless.
+Kafka subscribers, and runs until SIGTERM/SIGINT. Subscribers take records in batches (up to
+``consumer_batch_max_records``, waiting at most ``consumer_batch_timeout_ms`` when idle);
+offsets are committed only after a whole batch was handled (at-least-once); the inbox makes
+the redelivery after a crash harmless.
 """
 
 import asyncio
@@ -16,6 +18,7 @@ from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
+from services.runtime.batch import BatchProcessor
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.consumer import Handler, MessageProcessor, RetryPolicy
 from services.runtime.db import create_pool
@@ -35,6 +38,9 @@ class Subscription:
 
     topic: str
     handler: Handler
+    event_types: frozenset[str] | None = None
+    """The event types the handler acts on; others are acknowledged without a transaction.
+    None: every type reaches the handler."""
 
 
 BackgroundTask = Callable[["asyncpg.Pool[Any]"], Coroutine[Any, Any, None]]
@@ -52,8 +58,7 @@ class ServiceSpec:
     background: Sequence[BackgroundTask] = ()
 
 
-def received(message: Any) -> ReceivedRecord:
-    record = message.raw_message
+def received(record: Any) -> ReceivedRecord:
     return ReceivedRecord(
         topic=record.topic,
         partition=record.partition,
@@ -64,8 +69,15 @@ def received(message: Any) -> ReceivedRecord:
     )
 
 
-def subscribe(broker: KafkaBroker, group_id: str, topic: str, processor: MessageProcessor) -> None:
-    """Register a subscriber that acknowledges only after the processor has finished."""
+def subscribe(
+    broker: KafkaBroker,
+    group_id: str,
+    topic: str,
+    processor: BatchProcessor,
+    settings: ServiceSettings,
+) -> None:
+    """Register a batch subscriber that acknowledges (commits the offsets) only after the
+    processor has finished the whole batch."""
 
     @broker.subscriber(
         topic,
@@ -73,9 +85,14 @@ def subscribe(broker: KafkaBroker, group_id: str, topic: str, processor: Message
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
         max_partition_fetch_bytes=MAX_REQUEST_BYTES,
+        batch=True,
+        max_records=settings.consumer_batch_max_records,
+        batch_timeout_ms=settings.consumer_batch_timeout_ms,
     )
-    async def on_message(message: KafkaMessage) -> None:
-        await processor.process(received(message))
+    async def on_batch(message: KafkaMessage) -> None:
+        records = message.raw_message
+        batch = records if isinstance(records, tuple) else (records,)
+        await processor.process_batch([received(record) for record in batch])
 
 
 async def _migrate(pool: "asyncpg.Pool[Any]", spec: ServiceSpec) -> None:
@@ -106,12 +123,8 @@ async def run_service(spec: ServiceSpec) -> None:
     )
     for sub in spec.subscriptions:
         consumer = f"{spec.name}/{sub.topic}"
-        subscribe(
-            broker,
-            spec.name,
-            sub.topic,
-            MessageProcessor(pool, consumer, sub.handler, spec.clock, retry),
-        )
+        single = MessageProcessor(pool, consumer, sub.handler, spec.clock, retry, sub.event_types)
+        subscribe(broker, spec.name, sub.topic, BatchProcessor(single), settings)
     log.info("service_starting", subscriptions=[s.topic for s in spec.subscriptions])
     try:
         await FastStream(broker, logger=None).run()

@@ -44,6 +44,7 @@ class Outcome(enum.StrEnum):
     HANDLED = "handled"
     DUPLICATE = "duplicate"
     DEAD_LETTERED = "dead_lettered"
+    IGNORED = "ignored"
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,11 @@ class RetryPolicy:
 
 
 class MessageProcessor:
-    """Handles one record at a time for one named consumer."""
+    """Handles one record at a time for one named consumer.
+
+    ``event_types``, when given, are the only types the handler acts on: any other valid
+    event is acknowledged as IGNORED with no transaction and no inbox row.
+    """
 
     def __init__(
         self,
@@ -66,12 +71,22 @@ class MessageProcessor:
         handler: Handler,
         clock: Clock,
         retry: RetryPolicy,
+        event_types: frozenset[str] | None = None,
     ) -> None:
-        self._pool = pool
-        self._consumer = consumer
-        self._handler = handler
-        self._clock = clock
+        self.pool = pool
+        self.consumer = consumer
+        self.handler = handler
+        self.clock = clock
         self._retry = retry
+        self._event_types = event_types
+
+    def wants(self, envelope: Envelope[Any]) -> bool:
+        return self._event_types is None or envelope.type in self._event_types
+
+    def context_for(self, record: ReceivedRecord, envelope: Envelope[Any]) -> HandlerContext:
+        return HandlerContext(
+            self.consumer, self.clock, CausalIds(self.consumer, envelope.id), record
+        )
 
     async def process(self, record: ReceivedRecord) -> Outcome:
         """Never raises for a bad message; only cancellation stops it."""
@@ -80,6 +95,8 @@ class MessageProcessor:
         except EventRejected as rejected:
             refuse = partial(self._refuse, record, rejected.reason, rejected.detail, None)
             return await self._retrying(refuse)
+        if not self.wants(envelope):
+            return Outcome.IGNORED
         bind_message(str(envelope.id), str(envelope.correlationid))
         try:
             return await self._handle_with_retries(record, envelope)
@@ -115,30 +132,28 @@ class MessageProcessor:
                 await asyncio.sleep(self._retry.delay(outage))
 
     async def _handle(self, record: ReceivedRecord, envelope: Envelope[Any]) -> Outcome:
-        context = HandlerContext(
-            self._consumer, self._clock, CausalIds(self._consumer, envelope.id), record
-        )
+        context = self.context_for(record, envelope)
         try:
-            async with self._pool.acquire() as conn, conn.transaction():
-                if not await claim(conn, self._consumer, envelope.id):
+            async with self.pool.acquire() as conn, conn.transaction():
+                if not await claim(conn, self.consumer, envelope.id):
                     log.info("duplicate_skipped", type=envelope.type)
                     return Outcome.DUPLICATE
-                messages = await self._handler(conn, envelope, context)
+                messages = await self.handler(conn, envelope, context)
                 await enqueue(conn, messages)
         except Rejection as rejection:
             return await self._refuse(record, rejection.reason, rejection.detail, envelope.id)
-        log.info("message_handled", type=envelope.type, published=len(messages))
+        log.debug("message_handled", type=envelope.type, published=len(messages))
         return Outcome.HANDLED
 
     async def _refuse(
         self, record: ReceivedRecord, reason: str, detail: str, event_id: uuid.UUID | None
     ) -> Outcome:
         message_id = event_id or id_for_record(record.topic, record.partition, record.offset)
-        async with self._pool.acquire() as conn:
+        async with self.pool.acquire() as conn:
             fresh = await dead_letter(
                 conn,
                 record,
-                consumer=self._consumer,
+                consumer=self.consumer,
                 message_id=message_id,
                 reason=reason,
                 detail=detail,

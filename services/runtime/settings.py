@@ -26,6 +26,15 @@ class ServiceSettings(BaseSettings):
         default=0.2, gt=0, description="First retry delay; doubles per attempt."
     )
     retry_max_delay_s: float = Field(default=5.0, gt=0, description="Cap on the retry delay.")
+    consumer_batch_max_records: int = Field(
+        default=200, ge=1, description="Most records a consumer handles in one transaction."
+    )
+    consumer_batch_timeout_ms: int = Field(
+        default=20,
+        ge=1,
+        description="How long an idle consumer waits for records before it looks again; "
+        "bounds the delay a record can wait on a quiet topic.",
+    )
     outbox_batch_size: int = Field(default=500, ge=1, description="Rows the relay sends at once.")
     outbox_poll_interval_s: float = Field(
         default=1.0, gt=0, description="Relay wakes at least this often, even without NOTIFY."

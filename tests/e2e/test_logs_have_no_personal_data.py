@@ -1,28 +1,26 @@
 """No personal data or narrative reaches the logs, whatever intake is sent."""
 
 import json
-from collections.abc import Callable
 
 import pytest
 from referral_schemas.topics import DEAD_LETTER, POLICE_INTELLIGENCE, REFERRAL_EVENTS
 
+from tests.e2e.conftest import Spawn
 from tests.e2e.helpers import event_about
 from tests.support.intelligence import encode, key_of, submitted, withdrawn
 from tests.support.kafka import send, watch
-from tests.support.services import ServiceProcess
 
 pytestmark = pytest.mark.e2e
 
 
-async def test_intake_logs_name_events_but_never_people(
-    bootstrap: str, spawn: Callable[[str, str], ServiceProcess]
-) -> None:
+async def test_intake_logs_name_events_but_never_people(bootstrap: str, spawn: Spawn) -> None:
     message = submitted()
     message["data"]["subject"]["phone"] = "+447700900456"
     linked = submitted(subject=message["data"]["subject"])
     poisoned = submitted()
     poisoned["data"]["subject"]["family_name"] = "Secretname\u0001"
-    service = spawn("intake", "intake-logs-check")
+    # At DEBUG, so that the per-message lines are checked too.
+    service = spawn("intake", "intake-logs-check", INTAKE_LOG_LEVEL="DEBUG")
     try:
         async with (
             watch(bootstrap, REFERRAL_EVENTS) as events,

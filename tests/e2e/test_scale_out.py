@@ -2,6 +2,7 @@
 of 500 referrals; every referral is routed and accepted exactly once, none is lost."""
 
 import asyncio
+import json
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -50,7 +51,10 @@ def _casework(spawn: Spawn, name: str, public_key: Path) -> int:
 
 
 def _handled(process: ServiceProcess) -> int:
-    return process.log_path.read_text().count('"message_handled"')
+    """Records the instance handled, from its per-batch log lines."""
+    lines = process.log_path.read_text().splitlines()
+    batches = [json.loads(line) for line in lines if '"batch_handled"' in line]
+    return sum(int(batch.get("handled", 0)) for batch in batches)
 
 
 async def test_two_routing_and_two_casework_instances_share_a_burst_without_loss_or_duplicates(

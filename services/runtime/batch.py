@@ -1,0 +1,118 @@
+"""Handling a batch of records in one transaction, falling back to one at a time.
+
+Kafka hands a consumer records in batches. Committing one PostgreSQL transaction and one
+Kafka offset per record made every record wait for two round trips; a batch pays them once.
+All records of a batch are claimed in the inbox with one statement, handled in order on one
+connection, their outgoing messages written to the outbox in that order, and committed
+together. If anything in the batch fails (a message to dead-letter, a handler error, an
+outage), the whole transaction rolls back and the batch is handled again one record at a
+time by ``MessageProcessor``, which retries, dead-letters and isolates exactly as before.
+Either way each record's effects commit at most once, and the offsets are committed only
+after the whole batch is done.
+"""
+
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from referral_schemas import Envelope, EventRejected, parse_event
+
+from services.runtime.consumer import MessageProcessor, Outcome
+from services.runtime.db import Connection
+from services.runtime.dead_letter import ReceivedRecord
+from services.runtime.inbox import claim_many
+from services.runtime.logs import bind_message, get_logger, unbind_message
+from services.runtime.outbox import OutgoingMessage, enqueue
+
+log = get_logger()
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    record: ReceivedRecord
+    envelope: Envelope[Any]
+
+
+class _SplitBatch(Exception):
+    """Something in the batch needs a record's own handling; the batch is rolled back."""
+
+
+class BatchProcessor:
+    """Handles a consumer's batches; one record's trouble never costs another record."""
+
+    def __init__(self, single: MessageProcessor) -> None:
+        self._single = single
+
+    async def process_batch(self, records: Sequence[ReceivedRecord]) -> list[Outcome]:
+        """Outcomes in record order. Never raises for a bad message; only cancellation
+        stops it."""
+        if not records:
+            return []
+        try:
+            outcomes = await self._together(records)
+        except _SplitBatch:
+            outcomes = [await self._single.process(record) for record in records]
+        counts = Counter(outcome.value for outcome in outcomes)
+        log.info("batch_handled", records=len(records), **counts)
+        return outcomes
+
+    async def _together(self, records: Sequence[ReceivedRecord]) -> list[Outcome]:
+        parsed = [_parse(record) for record in records]
+        wanted = [p for p in parsed if self._single.wants(p.envelope)]
+        if not wanted:
+            return [Outcome.IGNORED] * len(records)
+        single = self._single
+        try:
+            async with single.pool.acquire() as conn, conn.transaction():
+                fresh = await claim_many(conn, single.consumer, [p.envelope.id for p in wanted])
+                handled: set[uuid.UUID] = set()
+                messages: list[OutgoingMessage] = []
+                for item in wanted:
+                    event_id = item.envelope.id
+                    if event_id not in fresh or event_id in handled:
+                        continue
+                    handled.add(event_id)
+                    messages += await self._handle(conn, item)
+                await enqueue(conn, messages)
+        except Exception as exc:  # the records are handled again one at a time
+            log.info("batch_split", records=len(records), error=type(exc).__name__)
+            raise _SplitBatch from exc
+        return _outcomes(parsed, wanted, fresh)
+
+    async def _handle(self, conn: Connection, item: _Parsed) -> list[OutgoingMessage]:
+        envelope = item.envelope
+        bind_message(str(envelope.id), str(envelope.correlationid))
+        try:
+            context = self._single.context_for(item.record, envelope)
+            messages = await self._single.handler(conn, envelope, context)
+            log.debug("message_handled", type=envelope.type, published=len(messages))
+            return list(messages)
+        finally:
+            unbind_message()
+
+
+def _parse(record: ReceivedRecord) -> _Parsed:
+    try:
+        return _Parsed(record, parse_event(record.value))
+    except EventRejected as rejected:  # dead-lettered on the one-at-a-time path
+        raise _SplitBatch from rejected
+
+
+def _outcomes(
+    parsed: Sequence[_Parsed], wanted: Sequence[_Parsed], fresh: set[uuid.UUID]
+) -> list[Outcome]:
+    wanted_ids = {id(item) for item in wanted}
+    first_seen: set[uuid.UUID] = set()
+    outcomes = []
+    for item in parsed:
+        event_id = item.envelope.id
+        if id(item) not in wanted_ids:
+            outcomes.append(Outcome.IGNORED)
+        elif event_id in fresh and event_id not in first_seen:
+            first_seen.add(event_id)
+            outcomes.append(Outcome.HANDLED)
+        else:
+            outcomes.append(Outcome.DUPLICATE)
+    return outcomes

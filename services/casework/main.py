@@ -5,6 +5,7 @@ from pathlib import Path
 
 from referral_schemas.topics import REFERRAL_EVENTS
 
+from services.casework.domain import FOLDED_TYPES
 from services.casework.handlers import handle
 from services.casework.http import http_task
 from services.casework.settings import CaseworkSettings
@@ -19,7 +20,7 @@ def build(settings: CaseworkSettings) -> ServiceSpec:
         name="casework",
         settings=settings,
         migrations=Path(__file__).with_name("migrations"),
-        subscriptions=[Subscription(REFERRAL_EVENTS, handle)],
+        subscriptions=[Subscription(REFERRAL_EVENTS, handle, event_types=FOLDED_TYPES)],
         clock=clock,
         background=[http_task(settings.http_host, settings.http_port, verifier, clock)],
     )

@@ -82,23 +82,36 @@ class QueueQuery:
     now: datetime
 
 
-# The same rule as views.is_overdue, in SQL.
-_OVERDUE = "(overdue OR (status = 'awaiting_acceptance' AND due_by < $5))"
+def _queue_filter(q: QueueQuery) -> tuple[str, list[Any]]:
+    """The WHERE clause of a queue and its arguments. Only the filters given appear in it,
+    so PostgreSQL plans each combination with the index that fits it."""
+    args: list[Any] = []
+
+    def param(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    conditions = [f"{q.scope_column} = {param(q.scope)}"]
+    if q.status is not None:
+        conditions.append(f"status = {param(q.status.value)}")
+    if q.area is not None:
+        conditions.append(f"area = {param(q.area)}")
+    if q.overdue is not None:
+        # The same rule as views.is_overdue.
+        overdue = f"(overdue OR (status = 'awaiting_acceptance' AND due_by < {param(q.now)}))"
+        conditions.append(f"{overdue} IS {'TRUE' if q.overdue else 'NOT TRUE'}")
+    return " AND ".join(conditions), args
 
 
 async def queue(conn: Connection, q: QueueQuery) -> tuple[list[CaseState], int]:
     """Ordered by risk (critical first) then acceptance deadline; one page and the total."""
     assert q.scope_column in ("agency", "force")
-    where = f"""{q.scope_column} = $1
-        AND ($2::text IS NULL OR status = $2)
-        AND ($3::text IS NULL OR area = $3)
-        AND ($4::boolean IS NULL OR {_OVERDUE} = $4)"""
-    args = (q.scope, q.status.value if q.status else None, q.area, q.overdue, q.now)
+    where, args = _queue_filter(q)
     total = await conn.fetchval(f"SELECT count(*) FROM referrals WHERE {where}", *args)
     rows = await conn.fetch(
         f"""SELECT state FROM referrals WHERE {where}
              ORDER BY risk_rank DESC, due_by NULLS LAST, opened_at, referral_id
-             LIMIT $6 OFFSET $7""",
+             LIMIT ${len(args) + 1} OFFSET ${len(args) + 2}""",
         *args,
         q.limit,
         q.offset,

@@ -34,7 +34,7 @@ def running_hub(stack_env: dict[str, str]) -> Iterator[None]:
 def _rows_until(predicate: str, timeout_s: float = 60.0) -> str:
     deadline = time.monotonic() + timeout_s
     while True:
-        listing = hub("referrals", "list", "--limit", "1000")
+        listing = hub("referrals", "list", "--limit", "10000")
         if predicate in listing or time.monotonic() > deadline:
             return listing
         time.sleep(0.5)

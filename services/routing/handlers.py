@@ -149,8 +149,11 @@ async def decide(conn: Connection, step: Step) -> Decision | None:
         data, ReferralDeclined | SlaBreached | ReferralAccepted | ReferralCancelled | ReferralClosed
     ):
         return None
-    if isinstance(data, ReferralDeclined | SlaBreached):
-        # Lock before the referral row, in the same order as every routing decision.
+    if not isinstance(data, ReferralAccepted):
+        # Every change of an agency's open count (routing, rerouting, ending) happens under
+        # the allocation lock, taken before the referral row as in every routing decision:
+        # a transaction holding a count row then never waits for the lock, so transactions
+        # handling several records cannot deadlock. Accepting keeps the count unchanged.
         await store.lock_allocation(conn)
     state = await store.load_referral(conn, data.referral_id)
     if state is None:

@@ -49,13 +49,10 @@ async def save_directory(
 
 
 async def open_counts(conn: Connection) -> dict[str, int]:
-    """Open referrals per agency, derived from the referrals themselves."""
-    rows = await conn.fetch(
-        """SELECT agency, count(*) AS n FROM referrals
-            WHERE status IN ('routing', 'accepted') AND agency IS NOT NULL
-            GROUP BY agency"""
-    )
-    return {r["agency"]: r["n"] for r in rows}
+    """Open referrals (routing or accepted) per agency, as kept by the trigger on referrals
+    (migration 0002) in the transaction of every referral save."""
+    rows = await conn.fetch("SELECT agency, open FROM agency_open_counts WHERE open > 0")
+    return {r["agency"]: r["open"] for r in rows}
 
 
 def _state(row: asyncpg.Record) -> RoutingState:

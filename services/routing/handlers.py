@@ -19,6 +19,7 @@ from referral_schemas.lifecycle_v1 import (
 from referral_schemas.topics import REFERRAL_EVENTS
 
 from services.routing import domain, store
+from services.routing.directory_cache import DirectoryCache
 from services.routing.domain import Decision, Status
 from services.runtime.consumer import Handler, HandlerContext
 from services.runtime.db import Connection
@@ -38,6 +39,7 @@ class Step:
     cause: Envelope[Any]
     context: HandlerContext
     isa_version: str
+    directories: DirectoryCache
 
 
 async def apply(conn: Connection, step: Step, decision: Decision) -> list[OutgoingMessage]:
@@ -74,18 +76,17 @@ async def apply(conn: Connection, step: Step, decision: Decision) -> list[Outgoi
     return messages
 
 
-async def _directory_in_force(conn: Connection) -> DirectoryPublished:
-    directory = await store.load_directory(conn)
+async def _directory_in_force(conn: Connection, step: Step) -> DirectoryPublished:
+    directory = await step.directories.in_force(conn)
     if directory is None:
         # A referral waiting on an agency implies a directory was received.
         raise Rejection("no_directory", "no directory version has been received")
     return directory
 
 
-async def on_directory(
-    conn: Connection, envelope: Envelope[Any], context: HandlerContext, isa_version: str
-) -> list[OutgoingMessage]:
+async def on_directory(conn: Connection, step: Step) -> list[OutgoingMessage]:
     """Store a newer version; route every referral that waited for a directory."""
+    envelope, context = step.cause, step.context
     directory = envelope.data
     if not isinstance(directory, DirectoryPublished):
         raise Rejection("unexpected_event_type", f"{envelope.type} does not belong on this topic")
@@ -98,9 +99,8 @@ async def on_directory(
     await store.save_directory(conn, directory, envelope.id, now)
     waiting = await store.load_waiting(conn)
     decisions = domain.route_waiting(
-        waiting, directory, await store.open_counts(conn), now=now, isa_version=isa_version
+        waiting, directory, await store.open_counts(conn), now=now, isa_version=step.isa_version
     )
-    step = Step(envelope, context, isa_version)
     messages = [m for d in decisions for m in await apply(conn, step, d)]
     log.info("directory_in_force", version=directory.version, routed_waiting=len(decisions))
     return messages
@@ -111,7 +111,7 @@ async def on_opened(conn: Connection, step: Step) -> Decision | None:
     await store.lock_allocation(conn)
     if await store.load_referral(conn, opened.referral_id) is not None:
         return None
-    directory = await store.load_directory(conn)
+    directory = await step.directories.in_force(conn)
     decision = domain.open_referral(
         opened,
         step.cause.correlationid,
@@ -129,7 +129,7 @@ async def on_declined_or_breached(
     conn: Connection, step: Step, state: domain.RoutingState
 ) -> Decision | None:
     event = step.cause.data
-    directory = await _directory_in_force(conn)
+    directory = await _directory_in_force(conn, step)
     counts = await store.open_counts(conn)
     now = step.context.clock.now()
     if isinstance(event, ReferralDeclined):
@@ -149,8 +149,11 @@ async def decide(conn: Connection, step: Step) -> Decision | None:
         data, ReferralDeclined | SlaBreached | ReferralAccepted | ReferralCancelled | ReferralClosed
     ):
         return None
-    if isinstance(data, ReferralDeclined | SlaBreached):
-        # Lock before the referral row, in the same order as every routing decision.
+    if not isinstance(data, ReferralAccepted):
+        # Every change of an agency's open count (routing, rerouting, ending) happens under
+        # the allocation lock, taken before the referral row as in every routing decision:
+        # a transaction holding a count row then never waits for the lock, so transactions
+        # handling several records cannot deadlock. Accepting keeps the count unchanged.
         await store.lock_allocation(conn)
     state = await store.load_referral(conn, data.referral_id)
     if state is None:
@@ -167,16 +170,17 @@ async def decide(conn: Connection, step: Step) -> Decision | None:
 
 def make_handlers(isa_version: str) -> tuple[Handler, Handler]:
     """(directory handler for hub.directory, referral handler for referral.events)."""
+    directories = DirectoryCache()
 
     async def handle_directory(
         conn: Connection, envelope: Envelope[Any], context: HandlerContext
     ) -> list[OutgoingMessage]:
-        return await on_directory(conn, envelope, context, isa_version)
+        return await on_directory(conn, Step(envelope, context, isa_version, directories))
 
     async def handle_referral_event(
         conn: Connection, envelope: Envelope[Any], context: HandlerContext
     ) -> list[OutgoingMessage]:
-        step = Step(envelope, context, isa_version)
+        step = Step(envelope, context, isa_version, directories)
         decision = await decide(conn, step)
         if decision is None:
             if isinstance(envelope.data, ReferralDeclined | SlaBreached | ReferralAccepted):

@@ -28,10 +28,30 @@ async def latest_version(conn: Connection) -> int | None:
     return version
 
 
-async def load_directory(conn: Connection) -> DirectoryPublished | None:
-    """The directory in force: the highest version received."""
-    data = await conn.fetchval("SELECT data FROM directory_versions ORDER BY version DESC LIMIT 1")
-    return DirectoryPublished.model_validate(data) if data is not None else None
+@dataclass(frozen=True)
+class DirectoryRef:
+    """One stored directory version: its number and the event that carried it."""
+
+    version: int
+    event_id: uuid.UUID
+
+
+async def latest_directory(conn: Connection) -> DirectoryRef | None:
+    """Which directory is in force (the highest version received), without its data."""
+    row = await conn.fetchrow(
+        "SELECT version, event_id FROM directory_versions ORDER BY version DESC LIMIT 1"
+    )
+    return DirectoryRef(row["version"], row["event_id"]) if row is not None else None
+
+
+async def load_directory(conn: Connection, ref: DirectoryRef) -> DirectoryPublished:
+    """That version's data, parsed."""
+    data = await conn.fetchval(
+        "SELECT data FROM directory_versions WHERE version = $1 AND event_id = $2",
+        ref.version,
+        ref.event_id,
+    )
+    return DirectoryPublished.model_validate(data)
 
 
 async def save_directory(
@@ -49,13 +69,10 @@ async def save_directory(
 
 
 async def open_counts(conn: Connection) -> dict[str, int]:
-    """Open referrals per agency, derived from the referrals themselves."""
-    rows = await conn.fetch(
-        """SELECT agency, count(*) AS n FROM referrals
-            WHERE status IN ('routing', 'accepted') AND agency IS NOT NULL
-            GROUP BY agency"""
-    )
-    return {r["agency"]: r["n"] for r in rows}
+    """Open referrals (routing or accepted) per agency, as kept by the trigger on referrals
+    (migration 0002) in the transaction of every referral save."""
+    rows = await conn.fetch("SELECT agency, open FROM agency_open_counts WHERE open > 0")
+    return {r["agency"]: r["open"] for r in rows}
 
 
 def _state(row: asyncpg.Record) -> RoutingState:

@@ -140,6 +140,21 @@ async def on_declined_or_breached(
     return domain.breach(state, event, directory, counts, now=now, isa_version=step.isa_version)
 
 
+DECIDED_TYPES = frozenset(
+    model.EVENT_TYPE
+    for model in (
+        ReferralOpened,
+        ReferralDeclined,
+        SlaBreached,
+        ReferralAccepted,
+        ReferralCancelled,
+        ReferralClosed,
+    )
+)
+"""The referral events routing acts on (``decide``); the rest, its own among them, need no
+transaction."""
+
+
 async def decide(conn: Connection, step: Step) -> Decision | None:
     """The decision for one referral event; None when it changes nothing for routing."""
     data = step.cause.data

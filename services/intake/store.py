@@ -42,8 +42,13 @@ def _state(row: asyncpg.Record) -> ReferralState:
 async def lock_match_keys(conn: Connection, keys: MatchKeys) -> None:
     """Serialise intake instances handling the same person or address until commit,
     so two pieces of intelligence about one person never open two referrals."""
-    for key in sorted(k for k in (keys.person, keys.address) if k is not None):
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", key.hex())
+    ordered = sorted(k.hex() for k in (keys.person, keys.address) if k is not None)
+    # One round trip; unnest yields the sorted keys in order, so every instance locks in
+    # the same order.
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS t(k)",
+        ordered,
+    )
 
 
 async def find_open_match(conn: Connection, keys: MatchKeys) -> ReferralState | None:

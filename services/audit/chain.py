@@ -37,11 +37,17 @@ class LedgerEntry:
 
 
 def make_entry(
-    position: int, previous: bytes, content: EntryContent, referral_previous: bytes | None
+    position: int,
+    previous: bytes,
+    content: EntryContent,
+    referral_previous: bytes | None,
+    canonical: bytes | None = None,
 ) -> LedgerEntry:
     """The entry appended at ``position`` after ``previous`` (and, for an entry about a
-    referral, after that referral's last hash, ``referral_previous``)."""
-    canonical = content.canonical(position)
+    referral, after that referral's last hash, ``referral_previous``). ``canonical``:
+    ``content.canonical(position)``, when the caller has it already."""
+    if canonical is None:
+        canonical = content.canonical(position)
     referral_hash = None
     if content.referral_id is not None:
         referral_previous = referral_previous or GENESIS

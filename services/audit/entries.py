@@ -112,6 +112,17 @@ class EntryContent:
         return json.dumps(body, sort_keys=True, separators=(",", ":")).encode("ascii")
 
 
+def same_canonical(a: EntryContent, b: EntryContent, position: int) -> bool:
+    """``a.canonical(position) == b.canonical(position)``, without serialising both when
+    they are equal field by field (a replay compares every entry of the ledger). Equal
+    fields render alike (strings, integers, UUIDs, aware times as the same instant, tuples
+    of strings), except inside ``dead_letter`` (JSON from the database, where 1, 1.0 and
+    true are equal in Python): entries with one are always rendered and compared."""
+    if a == b and a.dead_letter is None:
+        return True
+    return a.canonical(position) == b.canonical(position)
+
+
 def _text(value: uuid.UUID | None) -> str | None:
     return None if value is None else str(value)
 
@@ -127,24 +138,35 @@ def sha256_hex(data: bytes) -> str:
 
 def describe(record: RecordFacts) -> EntryContent:
     """The entry of one record. Never raises: unreadable bytes are recorded as such."""
-    base = EntryContent(
-        topic=record.topic,
-        partition=record.partition,
-        offset=record.offset,
-        record_timestamp_ms=record.timestamp_ms,
-        key_sha256=None if record.key is None else sha256_hex(record.key),
-        value_sha256=sha256_hex(record.value),
-        value_bytes=len(record.value),
-    )
-    dead_letter = _dead_letter(record) if record.topic == DEAD_LETTER else None
-    envelope, error = parse_record(record.value)
+    return describe_parsed(record, *parse_record(record.value))
+
+
+def describe_parsed(
+    record: RecordFacts, envelope: Envelope[Any] | None, error: str | None
+) -> EntryContent:
+    """``describe`` for a record already parsed with ``parse_record`` (a replay parses each
+    record once, for the ledger and for casework's fold)."""
+    base: dict[str, Any] = {
+        "topic": record.topic,
+        "partition": record.partition,
+        "offset": record.offset,
+        "record_timestamp_ms": record.timestamp_ms,
+        "key_sha256": None if record.key is None else sha256_hex(record.key),
+        "value_sha256": sha256_hex(record.value),
+        "value_bytes": len(record.value),
+        "dead_letter": _dead_letter(record) if record.topic == DEAD_LETTER else None,
+    }
     if envelope is None:
         fallback = "collection" if record.topic == POLICE_INTELLIGENCE else None
-        return _replace(base, parse_error=error, dead_letter=dead_letter, category=fallback)
-    return _from_envelope(base, envelope, dead_letter)
+        return EntryContent(**base, parse_error=error, category=fallback)
+    return _from_envelope(base, envelope)
 
 
-def parse_record(value: bytes) -> tuple[Envelope[Any] | None, str | None]:
+Parsed = tuple[Envelope[Any] | None, str | None]
+"""A record's envelope, or why it has none (``parse_record``)."""
+
+
+def parse_record(value: bytes) -> Parsed:
     """The envelope of a record, or why it has none (a rejection reason code)."""
     try:
         return parse_event(value), None
@@ -157,16 +179,14 @@ def parse_record(value: bytes) -> tuple[Envelope[Any] | None, str | None]:
         return None, rejected.reason.value
 
 
-def _from_envelope(
-    base: EntryContent, envelope: Envelope[Any], dead_letter: dict[str, Any] | None
-) -> EntryContent:
+def _from_envelope(base: dict[str, Any], envelope: Envelope[Any]) -> EntryContent:
     data = envelope.data
     referral_id = getattr(data, "referral_id", None)
     intelligence = _intelligence(data)
-    refused = base.topic == DEAD_LETTER
+    refused = base["topic"] == DEAD_LETTER
     recipients, purpose = disclosure_of(data)
-    return _replace(
-        base,
+    return EntryContent(
+        **base,
         event_id=envelope.id,
         type=envelope.type,
         event_time=envelope.time,
@@ -179,7 +199,6 @@ def _from_envelope(
         recipients=() if refused else recipients,
         purpose=None if refused else purpose,
         intelligence=intelligence,
-        dead_letter=dead_letter,
     )
 
 
@@ -210,8 +229,3 @@ def _dead_letter(record: RecordFacts) -> dict[str, Any] | None:
         elif _SAFE_TEXT.fullmatch(text):
             found[field_name] = text
     return found or None
-
-
-def _replace(base: EntryContent, **changes: Any) -> EntryContent:
-    fields = {**base.__dict__, **changes}
-    return EntryContent(**fields)

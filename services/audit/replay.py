@@ -19,7 +19,13 @@ from datetime import datetime
 
 from referral_schemas.topics import REFERRAL_EVENTS
 
-from services.audit.entries import EntryContent, RecordFacts, describe, parse_record
+from services.audit.entries import (
+    EntryContent,
+    Parsed,
+    RecordFacts,
+    describe_parsed,
+    parse_record,
+)
 from services.casework.domain import FOLDED_TYPES, CaseState, UnknownReferral, apply
 
 
@@ -66,10 +72,11 @@ class CaseworkReplay:
     refused: int = 0
     """Events casework refuses too (about a referral it never saw opened)."""
 
-    def feed(self, record: RecordFacts) -> None:
+    def feed(self, record: RecordFacts, parsed: Parsed | None = None) -> None:
+        """Fold one record; ``parsed`` is its ``parse_record`` result, if already known."""
         if record.topic != REFERRAL_EVENTS:
             return
-        envelope, _ = parse_record(record.value)
+        envelope, _ = parse_record(record.value) if parsed is None else parsed
         if envelope is None or envelope.type not in FOLDED_TYPES:
             return
         rid: uuid.UUID = envelope.data.referral_id
@@ -142,10 +149,13 @@ class LedgerReplay:
     ends: dict[tuple[str, int], int] = field(default_factory=dict)
     """One past the last offset read per partition: later records are newer than the replay."""
 
-    def feed(self, record: RecordFacts) -> None:
+    def feed(self, record: RecordFacts, parsed: Parsed | None = None) -> None:
+        """Describe one record; ``parsed`` is its ``parse_record`` result, if already known."""
         where = (record.topic, record.partition)
         self.ends[where] = max(self.ends.get(where, 0), record.offset + 1)
-        content = describe(record)
+        content = describe_parsed(
+            record, *(parse_record(record.value) if parsed is None else parsed)
+        )
         if self.scope.referral is not None and content.referral_id != self.scope.referral:
             return
         if not self.scope.covers_time(record.timestamp_ms):

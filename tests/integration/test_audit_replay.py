@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
+from referral_schemas.topics import DEAD_LETTER
 
 from services.audit import store
 from services.audit.chain import build_chain
@@ -30,6 +31,7 @@ from tests.integration.test_audit_support import (
     append,
     as_superuser_bypassing_triggers,
     ledger_schema,
+    record,
     referral_records,
 )
 
@@ -49,8 +51,8 @@ async def _compare(
     schema: Schema, scope: Scope, records: list[RecordFacts] | None = None
 ) -> LedgerComparison:
     replay = LedgerReplay(scope)
-    for record in RECORDS if records is None else records:
-        replay.feed(record)
+    for item in RECORDS if records is None else records:
+        replay.feed(item)
     conn = await schema.connect()
     try:
         return await compare_ledger(conn, replay)
@@ -137,6 +139,40 @@ async def test_the_rebuilt_ledger_in_a_scratch_schema_has_the_live_digest(
         assert await _count(scratch, "SELECT count(*) FROM ledger") == 5
 
 
+async def test_a_dead_letter_is_rebuilt_with_its_reason_and_source(
+    stack_env: dict[str, str],
+) -> None:
+    """Its ``dead_letter`` (jsonb) is written by the replay's COPY as by the live append."""
+    headers = (
+        ("dlq.reason", b"not_json"),
+        ("dlq.consumer", b"intake/police.intelligence"),
+        ("dlq.source.topic", b"police.intelligence"),
+        ("dlq.source.partition", b"3"),
+        ("dlq.source.offset", b"41"),
+    )
+    refused = dataclasses.replace(record(DEAD_LETTER, b"{not json"), headers=headers)
+    records = [*RECORDS, refused]
+    async with ledger_schema(stack_env) as live, scratch_schema(admin_dsn(stack_env)) as scratch:
+        await append(live, records)
+        result = await _compare_into(live, scratch, Scope(), records)
+        assert result.same, result.differences
+        assert result.rebuilt_digest == result.live_digest
+        conn = await scratch.connect()
+        try:
+            stored = await conn.fetchval(
+                "SELECT dead_letter FROM ledger WHERE topic = $1", DEAD_LETTER
+            )
+        finally:
+            await conn.close()
+    assert stored == {
+        "reason": "not_json",
+        "consumer": "intake/police.intelligence",
+        "source_topic": "police.intelligence",
+        "source_partition": 3,
+        "source_offset": 41,
+    }
+
+
 async def test_a_tampered_ledger_digest_differs_from_the_rebuilt_one(
     ledger: Schema, stack_env: dict[str, str]
 ) -> None:
@@ -194,9 +230,11 @@ async def _digests(scratch: Scratch) -> tuple[dict[uuid.UUID, str], str]:
         await conn.close()
 
 
-async def _compare_into(ledger: Schema, scratch: Scratch, scope: Scope) -> LedgerComparison:
+async def _compare_into(
+    ledger: Schema, scratch: Scratch, scope: Scope, records: list[RecordFacts] = RECORDS
+) -> LedgerComparison:
     replay = LedgerReplay(scope)
-    for item in RECORDS:
+    for item in records:
         replay.feed(item)
     conn, work = await ledger.connect(), await scratch.connect()
     try:

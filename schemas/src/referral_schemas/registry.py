@@ -7,6 +7,7 @@ value is usually personal data.
 """
 
 import json
+import re
 from collections.abc import Mapping
 from enum import StrEnum
 from types import MappingProxyType
@@ -220,6 +221,15 @@ def _upcast_event(event: dict[str, Any], event_type: str, version: int) -> dict[
     return {**event, "schemaversion": new_version, "data": new_data}
 
 
+_ENVELOPES: dict[type[EventData], type[Envelope[Any]]] = {
+    model: envelope_model(model) for model in _ALL_MODELS
+}
+"""The parametrised envelope class of each payload model, looked up once."""
+
+# A \uD800-\uDFFF escape: json.loads accepts a lone one, which is not Unicode text.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
 def parse_event(raw: bytes, *, max_bytes: int = MAX_EVENT_BYTES) -> Envelope[Any]:
     """Validate one message from the wire into an envelope with the right payload model.
 
@@ -230,10 +240,14 @@ def parse_event(raw: bytes, *, max_bytes: int = MAX_EVENT_BYTES) -> Envelope[Any
     event = _decode(raw, max_bytes)
     if not isinstance(event, dict):
         _reject(RejectionReason.NOT_AN_OBJECT, "the event should be a JSON object")
-    model, event = _versioned(event)
+    model, versioned = _versioned(event)
+    # The bytes as received are validated when they are the event as it stands: not upcast,
+    # and free of surrogate escapes (which re-encoding refuses). Else the event re-encoded.
+    as_received = versioned is event and not _SURROGATE_ESCAPE.search(raw.decode("utf-8"))
+    body = raw if as_received else _reencode(versioned)
     try:
         # Strict JSON mode: no numbers as dates, no strings as numbers.
-        return envelope_model(model).model_validate_json(_reencode(event), strict=True)
+        return _ENVELOPES[model].model_validate_json(body, strict=True)
     except ValidationError as exc:
         raise _rejection_from(exc) from None
 

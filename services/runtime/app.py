@@ -106,7 +106,12 @@ async def run_service(spec: ServiceSpec) -> None:
     configure_logging(spec.name, settings.log_level)
     dsn = settings.database_url.get_secret_value()
     pool = await create_pool(dsn, min_size=settings.pool_min_size, max_size=settings.pool_max_size)
-    producer = make_producer(settings.kafka_bootstrap, f"{spec.name}-relay")
+    producer = make_producer(
+        settings.kafka_bootstrap,
+        f"{spec.name}-relay",
+        linger_ms=settings.producer_linger_ms,
+        compression=settings.producer_compression,
+    )
     await _migrate(pool, spec)
     await producer.start()
     relay = OutboxRelay(

@@ -1,17 +1,25 @@
 """Kafka producer settings in one place: idempotent, acks from every in-sync replica."""
 
+from typing import Literal
+
 from aiokafka import AIOKafkaProducer
 
 # Large enough for the biggest message a consumer may have to dead-letter unchanged.
 MAX_REQUEST_BYTES = 5 * 1024 * 1024
 
+Compression = Literal["none", "gzip"]
+"""Codecs the installed aiokafka can use without extra packages."""
 
-def make_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
+
+def make_producer(
+    bootstrap: str, client_id: str, *, linger_ms: int = 5, compression: Compression = "none"
+) -> AIOKafkaProducer:
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap,
         client_id=client_id,
         acks="all",
         enable_idempotence=True,
         max_request_size=MAX_REQUEST_BYTES,
-        linger_ms=5,
+        linger_ms=linger_ms,
+        compression_type=None if compression == "none" else compression,
     )

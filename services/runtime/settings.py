@@ -4,6 +4,8 @@ with its own env prefix; only settings classes read the environment."""
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.runtime.kafka_clients import Compression
+
 
 class ServiceSettings(BaseSettings):
     """What every service process needs: where Kafka and its database are, and tuning."""
@@ -34,6 +36,12 @@ class ServiceSettings(BaseSettings):
         ge=1,
         description="How long an idle consumer waits for records before it looks again; "
         "bounds the delay a record can wait on a quiet topic.",
+    )
+    producer_linger_ms: int = Field(
+        default=5, ge=0, le=1000, description="How long the relay's producer gathers a batch."
+    )
+    producer_compression: Compression = Field(
+        default="none", description="Compression of what the relay publishes: none or gzip."
     )
     outbox_batch_size: int = Field(default=500, ge=1, description="Rows the relay sends at once.")
     outbox_poll_interval_s: float = Field(

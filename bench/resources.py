@@ -36,11 +36,13 @@ def _tree(pid: int) -> list[psutil.Process]:
 
 
 def _cpu_s(procs: list[psutil.Process]) -> float:
+    """CPU of the processes, plus that of their children that have exited (PostgreSQL
+    backends come and go: without this, a backend's work vanishes when it exits)."""
     total = 0.0
     for proc in procs:
         with contextlib.suppress(psutil.Error):
             times = proc.cpu_times()
-            total += times.user + times.system
+            total += times.user + times.system + times.children_user + times.children_system
     return total
 
 

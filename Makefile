@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 TEST_ENV := HUB_STATE_DIR=$(CURDIR)/.state/test HUB_KAFKA_PORT=29092 \
 	HUB_KAFKA_CONTROLLER_PORT=29093 HUB_PG_PORT=55433
 
-.PHONY: install up down demo status lint test test-keep test-down bench clean
+.PHONY: install up down demo status lint test test-keep test-down screenshots bench clean
 
 install: $(STAMP)
 
@@ -48,6 +48,10 @@ test-keep: install ## the suite without lint, leaving the test stack running (fa
 
 test-down: install
 	$(TEST_ENV) $(BIN)/hub infra down
+
+screenshots: install ## rewrite docs/screenshots from the browser tests (leaves the test stack up)
+	$(TEST_ENV) $(BIN)/hub infra up
+	HUB_UPDATE_SCREENSHOTS=1 $(TEST_ENV) $(BIN)/pytest tests/browser
 
 # The benchmark runs on a stack of its own (docs/performance.md).
 BENCH_ENV := HUB_STATE_DIR=$(CURDIR)/.state/bench HUB_KAFKA_PORT=39092 \

@@ -19,9 +19,7 @@ from referral_schemas import (
     Envelope,
     EventData,
     ReferralOpened,
-    load_sample,
     make_envelope,
-    parse_event,
     serialize_event,
 )
 from referral_schemas.directory_v1 import DirectoryPublished
@@ -60,18 +58,6 @@ class FixedClock:
 
 def directory(version: int, **overrides: Any) -> DirectoryPublished:
     return DirectoryPublished.model_validate(cumbria_directory(version, **overrides))
-
-
-def opened(district: str) -> ReferralOpened:
-    raw = json.loads(load_sample("ReferralOpened.v1"))
-    raw["data"].update(
-        referral_id=str(uuid.uuid4()),
-        postcode_district=district,
-        address={**raw["data"]["address"], "postcode": f"{district} 1AB"},
-    )
-    data = parse_event(json.dumps(raw).encode()).data
-    assert isinstance(data, ReferralOpened)
-    return data
 
 
 def envelope(data: EventData) -> Envelope[Any]:

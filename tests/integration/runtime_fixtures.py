@@ -21,7 +21,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from referral_schemas import Envelope, load_sample
 
 from services.runtime.consumer import HandlerContext
-from services.runtime.db import Connection, connect
+from services.runtime.db import Connection, connect, create_pool
 from services.runtime.dead_letter import ReceivedRecord
 from services.runtime.kafka_clients import make_producer
 from services.runtime.migrations import migrate_service
@@ -83,6 +83,27 @@ async def fresh_schema(stack_env: dict[str, str]) -> AsyncIterator[Schema]:
     finally:
         await admin.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
         await admin.close()
+
+
+@dataclass(frozen=True)
+class ConsumerEnv:
+    """A fresh schema with the runtime's tables and an ``effects`` table, and a pool on it:
+    what a consumer shell needs."""
+
+    schema: Schema
+    pool: "asyncpg.Pool[Any]"
+
+
+@contextlib.asynccontextmanager
+async def consumer_env(stack_env: dict[str, str], folder: Path) -> AsyncIterator[ConsumerEnv]:
+    (folder / "0001_effects.sql").write_text(EFFECTS_SQL)
+    async with fresh_schema(stack_env) as schema:
+        await migrate(schema, "svc", folder)
+        pool = await create_pool(schema.dsn, min_size=1, max_size=4)
+        try:
+            yield ConsumerEnv(schema, pool)
+        finally:
+            await pool.close()
 
 
 async def migrate(schema: Schema, service: str, folder: Path) -> list[str]:

@@ -8,8 +8,9 @@ import asyncpg
 import pytest
 from referral_schemas.directory_v1 import DirectoryPublished
 
-from tests.integration.routing_harness import RoutingInstance, directory, opened, routing_pool
+from tests.integration.routing_harness import RoutingInstance, directory, routing_pool
 from tests.support.directory import cumbria_directory
+from tests.support.opened import opened_in as opened
 
 pytestmark = pytest.mark.integration
 __all__ = ["routing_pool"]

@@ -34,11 +34,11 @@ from tests.integration.routing_harness import (
     aggregate_counts,
     directory,
     kept_counts,
-    opened,
     routing_pool,
     status_of,
 )
 from tests.integration.runtime_fixtures import fresh_schema
+from tests.support.opened import opened_in as opened
 
 pytestmark = pytest.mark.integration
 __all__ = ["routing_pool"]

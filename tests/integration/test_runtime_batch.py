@@ -4,26 +4,22 @@ dead-lettered as if it had come alone."""
 
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 from referral_schemas import DEAD_LETTER, REFERRAL_EVENTS, Envelope
 
 from services.runtime.batch import BatchProcessor
 from services.runtime.clock import SystemClock
 from services.runtime.consumer import HandlerContext, MessageProcessor, Outcome, RetryPolicy
-from services.runtime.db import Connection, create_pool
+from services.runtime.db import Connection
 from services.runtime.errors import Rejection
 from services.runtime.inbox import claim_many
 from services.runtime.outbox import OutgoingMessage
 from tests.integration.runtime_fixtures import (
-    EFFECTS_SQL,
-    Schema,
-    fresh_schema,
-    migrate,
+    ConsumerEnv,
+    consumer_env,
     outbox_rows,
     record,
     sample_with_fresh_id,
@@ -35,22 +31,13 @@ CONSUMER = "svc/police.intelligence"
 FAST = RetryPolicy(max_attempts=2, base_delay_s=0.001, max_delay_s=0.001)
 
 
-@dataclass(frozen=True)
-class Env:
-    schema: Schema
-    pool: "asyncpg.Pool[Any]"
+Env = ConsumerEnv
 
 
 @pytest.fixture
 async def env(stack_env: dict[str, str], tmp_path: Path) -> AsyncIterator[Env]:
-    (tmp_path / "0001_effects.sql").write_text(EFFECTS_SQL)
-    async with fresh_schema(stack_env) as schema:
-        await migrate(schema, "svc", tmp_path)
-        pool = await create_pool(schema.dsn, min_size=1, max_size=4)
-        try:
-            yield Env(schema, pool)
-        finally:
-            await pool.close()
+    async with consumer_env(stack_env, tmp_path) as made:
+        yield made
 
 
 class EchoHandler:

@@ -4,25 +4,20 @@ messages committed together, refusals dead-lettered once, failures retried then 
 import dataclasses
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 from referral_schemas import DEAD_LETTER, REFERRAL_EVENTS
 
 from services.runtime.clock import SystemClock
 from services.runtime.consumer import MessageProcessor, Outcome, RetryPolicy
-from services.runtime.db import create_pool
 from services.runtime.errors import Rejection
 from services.runtime.outbox import OutgoingMessage
 from tests.integration.runtime_fixtures import (
-    EFFECTS_SQL,
-    Schema,
+    ConsumerEnv,
     ScriptedHandler,
-    fresh_schema,
-    migrate,
+    consumer_env,
     outbox_rows,
     record,
     sample_with_fresh_id,
@@ -38,22 +33,13 @@ OPENED = OutgoingMessage(
 LINKED = OutgoingMessage(REFERRAL_EVENTS, b"referral-1", b'{"linked": 1}', ())
 
 
-@dataclass(frozen=True)
-class Env:
-    schema: Schema
-    pool: "asyncpg.Pool[Any]"
+Env = ConsumerEnv
 
 
 @pytest.fixture
 async def env(stack_env: dict[str, str], tmp_path: Path) -> AsyncIterator[Env]:
-    (tmp_path / "0001_effects.sql").write_text(EFFECTS_SQL)
-    async with fresh_schema(stack_env) as schema:
-        await migrate(schema, "svc", tmp_path)
-        pool = await create_pool(schema.dsn, min_size=1, max_size=4)
-        try:
-            yield Env(schema, pool)
-        finally:
-            await pool.close()
+    async with consumer_env(stack_env, tmp_path) as made:
+        yield made
 
 
 def processor(env: Env, handler: ScriptedHandler, retry: RetryPolicy = FAST) -> MessageProcessor:

@@ -1,12 +1,11 @@
 """routing's pure decisions: which agency, in what order, and why none."""
 
-import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from referral_schemas import ReferralOpened, load_sample, parse_event
+from referral_schemas import ReferralOpened
 from referral_schemas.directory_v1 import DirectoryPublished
 from referral_schemas.lifecycle_v1 import (
     DeclineReason,
@@ -23,6 +22,7 @@ from referral_schemas.lifecycle_v1 import (
 from services.routing import domain
 from services.routing.domain import RoutingState, Status
 from tests.support.directory import cumbria_directory
+from tests.support.opened import opened_in
 
 pytestmark = pytest.mark.unit
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
@@ -44,15 +44,7 @@ def _with_agencies(**changes: dict[str, Any]) -> DirectoryPublished:
 
 
 def _opened(district: str = "LA14") -> ReferralOpened:
-    raw = json.loads(load_sample("ReferralOpened.v1"))
-    raw["data"].update(
-        referral_id=str(uuid.uuid4()),
-        postcode_district=district,
-        address={**raw["data"]["address"], "postcode": f"{district} 1AB"},
-    )
-    data = parse_event(json.dumps(raw).encode()).data
-    assert isinstance(data, ReferralOpened)
-    return data
+    return opened_in(district)
 
 
 def _route(

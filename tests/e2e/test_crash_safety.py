@@ -114,3 +114,37 @@ async def _count_intelligence(stack_env: dict[str, str], ref: str) -> int:
         )
     finally:
         await conn.close()
+
+
+async def test_crash_in_the_middle_of_a_batch_opens_each_referral_once_on_restart(
+    bootstrap: str, stack_env: dict[str, str], spawn: Spawn
+) -> None:
+    messages = [submitted() for _ in range(30)]
+    refs = {m["data"]["intelligence_ref"] for m in messages}
+    first = spawn("intake", "intake-crash-3a")
+    blocker = await asyncpg.connect(stack_env["INTAKE_DATABASE_URL"])
+    try:
+        async with watch(bootstrap, REFERRAL_EVENTS) as events:
+            lock = blocker.transaction()
+            await lock.start()
+            await blocker.execute("LOCK TABLE intelligence IN ACCESS EXCLUSIVE MODE")
+            for message in messages:
+                await send(bootstrap, POLICE_INTELLIGENCE, key_of(message), [encode(message)])
+            await _wait_for_blocked_handler(blocker)
+            first.kill()  # a batch's transaction open, holding its inbox claims
+            await lock.rollback()
+            spawn("intake", "intake-crash-3b")
+            opened = await events.wait_for(
+                lambda r: (
+                    r.json()["type"] == "ReferralOpened"
+                    and r.json()["data"]["intelligence_ref"] in refs
+                ),
+                count=len(refs),
+            )
+            await wait_outbox_empty(blocker)
+            about_them = [r for r in await events.drain() if any(any_about(x)(r) for x in refs)]
+    finally:
+        await blocker.close()
+    assert sorted(r.json()["data"]["intelligence_ref"] for r in opened) == sorted(refs)
+    assert len(about_them) == len(refs), "each referral opened once, nothing else published"
+    assert [await _count_intelligence(stack_env, ref) for ref in refs] == [1] * len(refs)

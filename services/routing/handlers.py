@@ -140,17 +140,15 @@ async def on_declined_or_breached(
     return domain.breach(state, event, directory, counts, now=now, isa_version=step.isa_version)
 
 
-DECIDED_TYPES = frozenset(
-    model.EVENT_TYPE
-    for model in (
-        ReferralOpened,
-        ReferralDeclined,
-        SlaBreached,
-        ReferralAccepted,
-        ReferralCancelled,
-        ReferralClosed,
-    )
+_DECIDED = (
+    ReferralOpened,
+    ReferralDeclined,
+    SlaBreached,
+    ReferralAccepted,
+    ReferralCancelled,
+    ReferralClosed,
 )
+DECIDED_TYPES = frozenset(model.EVENT_TYPE for model in _DECIDED)
 """The referral events routing acts on (``decide``); the rest, its own among them, need no
 transaction."""
 
@@ -160,9 +158,7 @@ async def decide(conn: Connection, step: Step) -> Decision | None:
     data = step.cause.data
     if isinstance(data, ReferralOpened):
         return await on_opened(conn, step)
-    if not isinstance(
-        data, ReferralDeclined | SlaBreached | ReferralAccepted | ReferralCancelled | ReferralClosed
-    ):
+    if not isinstance(data, _DECIDED):
         return None
     if not isinstance(data, ReferralAccepted):
         # Every change of an agency's open count (routing, rerouting, ending) happens under

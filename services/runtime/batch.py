@@ -11,7 +11,6 @@ Either way each record's effects commit at most once, and the offsets are commit
 after the whole batch is done.
 """
 
-import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -60,26 +59,29 @@ class BatchProcessor:
 
     async def _together(self, records: Sequence[ReceivedRecord]) -> list[Outcome]:
         parsed = [_parse(record) for record in records]
-        wanted = [p for p in parsed if self._single.wants(p.envelope)]
+        single = self._single
+        wanted = [p.envelope.id for p in parsed if single.wants(p.envelope)]
         if not wanted:
             return [Outcome.IGNORED] * len(records)
-        single = self._single
+        outcomes: list[Outcome] = []
         try:
             async with single.pool.acquire() as conn, conn.transaction():
-                fresh = await claim_many(conn, single.consumer, [p.envelope.id for p in wanted])
-                handled: set[uuid.UUID] = set()
+                unclaimed = await claim_many(conn, single.consumer, wanted)
                 messages: list[OutgoingMessage] = []
-                for item in wanted:
-                    event_id = item.envelope.id
-                    if event_id not in fresh or event_id in handled:
-                        continue
-                    handled.add(event_id)
-                    messages += await self._handle(conn, item)
+                for item in parsed:
+                    if not single.wants(item.envelope):
+                        outcomes.append(Outcome.IGNORED)
+                    elif item.envelope.id in unclaimed:
+                        unclaimed.discard(item.envelope.id)  # a later copy is a duplicate
+                        messages += await self._handle(conn, item)
+                        outcomes.append(Outcome.HANDLED)
+                    else:
+                        outcomes.append(Outcome.DUPLICATE)
                 await enqueue(conn, messages)
         except Exception as exc:  # the records are handled again one at a time
             log.info("batch_split", records=len(records), error=type(exc).__name__)
             raise _SplitBatch from exc
-        return _outcomes(parsed, wanted, fresh)
+        return outcomes
 
     async def _handle(self, conn: Connection, item: _Parsed) -> list[OutgoingMessage]:
         envelope = item.envelope
@@ -98,21 +100,3 @@ def _parse(record: ReceivedRecord) -> _Parsed:
         return _Parsed(record, parse_event(record.value))
     except EventRejected as rejected:  # dead-lettered on the one-at-a-time path
         raise _SplitBatch from rejected
-
-
-def _outcomes(
-    parsed: Sequence[_Parsed], wanted: Sequence[_Parsed], fresh: set[uuid.UUID]
-) -> list[Outcome]:
-    wanted_ids = {id(item) for item in wanted}
-    first_seen: set[uuid.UUID] = set()
-    outcomes = []
-    for item in parsed:
-        event_id = item.envelope.id
-        if id(item) not in wanted_ids:
-            outcomes.append(Outcome.IGNORED)
-        elif event_id in fresh and event_id not in first_seen:
-            first_seen.add(event_id)
-            outcomes.append(Outcome.HANDLED)
-        else:
-            outcomes.append(Outcome.DUPLICATE)
-    return outcomes

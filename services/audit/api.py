@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import asyncpg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import Depends, FastAPI, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from referral_schemas import ConsultationPurpose, ReferralConsulted, make_envelope
 from referral_schemas.topics import ACCESS_EVENTS
@@ -28,6 +28,7 @@ from services.audit.entries import time_text
 from services.audit.signing import SigningKey
 from services.audit.verification import verify_database
 from services.audit.views import entry_json, verification_json
+from services.runtime.api_errors import ApiError, install_error_handlers
 from services.runtime.auth import Identity, InvalidToken, TokenVerifier
 from services.runtime.clock import Clock
 from services.runtime.outbox import enqueue, event_message
@@ -50,10 +51,7 @@ class AuditDeps:
     """The checkpoint key, which also seals exports (none: no export download)."""
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, detail: str) -> None:
-        super().__init__(code)
-        self.status, self.code, self.detail = status, code, detail
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="referral-hub"'}
 
 
 def _deps(request: Request) -> AuditDeps:
@@ -67,11 +65,11 @@ def auditor(
 ) -> Identity:
     """A verified caller in the auditor role; 401 without a valid token, 403 otherwise."""
     if credentials is None:
-        raise ApiError(401, "not_authenticated", "send 'Authorization: Bearer <token>'")
+        raise ApiError(401, "not_authenticated", "send 'Authorization: Bearer <token>'", CHALLENGE)
     try:
         identity = deps.verifier.verify(credentials.credentials)
     except InvalidToken as exc:
-        raise ApiError(401, "invalid_token", str(exc)) from None
+        raise ApiError(401, "invalid_token", str(exc), CHALLENGE) from None
     if identity.role != AUDITOR:
         raise ApiError(403, "auditors_only", "this API is for the auditor role only")
     return identity
@@ -113,10 +111,7 @@ def create_app(deps: AuditDeps) -> FastAPI:
     app = FastAPI(title="referral-hub audit", version="1")
     app.state.deps = deps
 
-    @app.exception_handler(ApiError)
-    async def on_error(request: Request, exc: ApiError) -> JSONResponse:
-        headers = {"WWW-Authenticate": 'Bearer realm="referral-hub"'} if exc.status == 401 else None
-        return JSONResponse({"error": exc.code, "detail": exc.detail}, exc.status, headers=headers)
+    install_error_handlers(app)
 
     @app.get("/audit/referrals/{referral_id}/timeline")
     async def timeline(referral_id: uuid.UUID, who: Auditor, deps: Deps) -> dict[str, Any]:

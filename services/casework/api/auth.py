@@ -11,8 +11,8 @@ import asyncpg
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from services.casework.api.errors import ApiError
 from services.casework.decisions import POLICE, STAFF, Actor, Role
+from services.runtime.api_errors import ApiError
 from services.runtime.auth import InvalidToken, TokenVerifier
 from services.runtime.clock import Clock
 

@@ -5,8 +5,9 @@ from typing import Any
 import asyncpg
 from fastapi import FastAPI
 
-from services.insights.api import errors, routes
+from services.insights.api import routes
 from services.insights.api.auth import ApiDeps
+from services.runtime.api_errors import install_error_handlers
 from services.runtime.auth import TokenVerifier
 from services.runtime.clock import Clock
 
@@ -23,6 +24,6 @@ police_coordinator and auditor may read, every other role is refused (403). Erro
 def create_app(pool: "asyncpg.Pool[Any]", verifier: TokenVerifier, clock: Clock) -> FastAPI:
     app = FastAPI(title="referral-hub insights", version="1", description=DESCRIPTION)
     app.state.deps = ApiDeps(pool, verifier, clock)
-    errors.install(app)
+    install_error_handlers(app)
     app.include_router(routes.router)
     return app

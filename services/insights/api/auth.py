@@ -13,7 +13,7 @@ import asyncpg
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from services.insights.api.errors import ApiError
+from services.runtime.api_errors import ApiError
 from services.runtime.auth import InvalidToken, TokenVerifier
 from services.runtime.clock import Clock
 

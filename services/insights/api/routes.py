@@ -9,7 +9,6 @@ from referral_schemas.text import AreaCode
 
 from services.insights import figures as f
 from services.insights.api.auth import ApiDeps, CurrentReader, Deps
-from services.insights.api.errors import ApiError
 from services.insights.api.views import (
     CountyLinesPage,
     FiguresPage,
@@ -25,6 +24,7 @@ from services.insights.periods import (
     in_range,
     month_range,
 )
+from services.runtime.api_errors import ApiError
 
 router = APIRouter(tags=["figures"])
 

@@ -1,0 +1,51 @@
+"""The error body every HTTP API of the hub gives: ``{"error": code, "detail": human text}``.
+
+Validation errors name the field and the rule broken, never the value sent (they may be
+personal data).
+"""
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+
+class ApiError(Exception):
+    """An answer other than success, raised anywhere in a request's handling."""
+
+    def __init__(
+        self, status: int, code: str, detail: str, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(code)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.headers = headers
+
+
+def error_response(
+    status: int, code: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    return JSONResponse({"error": code, "detail": detail, **extra}, status, headers=headers)
+
+
+async def _on_api_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return error_response(exc.status, exc.code, exc.detail, exc.headers)
+
+
+async def _on_invalid(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = [
+        {"field": ".".join(str(part) for part in error["loc"]), "problem": error["msg"]}
+        for error in exc.errors()
+    ]
+    text = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
+    return error_response(422, "invalid_request", text, problems=problems)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Answer ``ApiError`` and request validation errors with the hub's error body."""
+    app.add_exception_handler(ApiError, _on_api_error)
+    app.add_exception_handler(RequestValidationError, _on_invalid)

@@ -7,6 +7,7 @@ outbox after the commit; a table lock holds the handler's transaction open befor
 
 import asyncio
 from collections.abc import Callable
+from typing import Any
 
 import asyncpg
 import pytest
@@ -36,6 +37,24 @@ async def _wait_for_blocked_handler(conn: asyncpg.Connection, timeout_s: float =
             return
         await asyncio.sleep(0.2)
     raise AssertionError("intake never reached the locked table")
+
+
+async def _kill_while_handling(
+    bootstrap: str,
+    blocker: asyncpg.Connection,
+    intake: ServiceProcess,
+    messages: list[dict[str, Any]],
+) -> None:
+    """Send the messages while ``blocker`` locks intake's intelligence table, so intake's
+    transaction is open and waiting when it is SIGKILLed; then release the lock."""
+    lock = blocker.transaction()
+    await lock.start()
+    await blocker.execute("LOCK TABLE intelligence IN ACCESS EXCLUSIVE MODE")
+    for message in messages:
+        await send(bootstrap, POLICE_INTELLIGENCE, key_of(message), [encode(message)])
+    await _wait_for_blocked_handler(blocker)
+    intake.kill()
+    await lock.rollback()
 
 
 async def test_crash_after_commit_before_publish_publishes_exactly_once_on_restart(
@@ -81,13 +100,8 @@ async def test_crash_before_commit_processes_the_message_on_restart(
     blocker = await asyncpg.connect(stack_env["INTAKE_DATABASE_URL"])
     try:
         async with watch(bootstrap, REFERRAL_EVENTS) as events:
-            lock = blocker.transaction()
-            await lock.start()
-            await blocker.execute("LOCK TABLE intelligence IN ACCESS EXCLUSIVE MODE")
-            await send(bootstrap, POLICE_INTELLIGENCE, key_of(message), [encode(message)])
-            await _wait_for_blocked_handler(blocker)
-            first.kill()  # mid-transaction: inbox claimed, nothing committed
-            await lock.rollback()
+            # Killed mid-transaction: inbox claimed, nothing committed.
+            await _kill_while_handling(bootstrap, blocker, first, [message])
             assert (
                 await blocker.fetchval(
                     "SELECT count(*) FROM intelligence WHERE intelligence_ref = $1", ref
@@ -125,14 +139,8 @@ async def test_crash_in_the_middle_of_a_batch_opens_each_referral_once_on_restar
     blocker = await asyncpg.connect(stack_env["INTAKE_DATABASE_URL"])
     try:
         async with watch(bootstrap, REFERRAL_EVENTS) as events:
-            lock = blocker.transaction()
-            await lock.start()
-            await blocker.execute("LOCK TABLE intelligence IN ACCESS EXCLUSIVE MODE")
-            for message in messages:
-                await send(bootstrap, POLICE_INTELLIGENCE, key_of(message), [encode(message)])
-            await _wait_for_blocked_handler(blocker)
-            first.kill()  # a batch's transaction open, holding its inbox claims
-            await lock.rollback()
+            # Killed with a batch's transaction open, holding its inbox claims.
+            await _kill_while_handling(bootstrap, blocker, first, messages)
             spawn("intake", "intake-crash-3b")
             opened = await events.wait_for(
                 lambda r: (

@@ -24,6 +24,7 @@ from referral_schemas import (
     outcomes_v1,
     parse_event,
     referral_v1,
+    resolution_v1,
 )
 
 pytestmark = pytest.mark.contract
@@ -36,6 +37,7 @@ MODEL_MODULES: list[ModuleType] = [
     outcomes_v1,
     directory_v1,
     access_v1,
+    resolution_v1,
 ]
 MODELS: list[type[BaseModel]] = [
     cls
@@ -49,7 +51,11 @@ def test_the_model_modules_hold_the_expected_models() -> None:
     names = {model.__name__ for model in MODELS}
     assert {"Envelope", "EventData", "Grading", "Person", "Address", "ReferralSubject"} <= names
     assert {"Area", "Agency", "DirectoryPublished", "OutcomeReported", "SlaBreached"} <= names
-    assert len(MODELS) == 32  # 11 + 15 lifecycle events and their base + 3 + 1 + 1
+    assert {"ReferralAmended", "CancellationRequested", "OfferExpired"} <= names
+    assert {"ReferralDirected", "EscalationClosed"} <= names
+    # 11 + 15 lifecycle events and their base + 3 + 1 + 1 + 2 more of intake's
+    # + 3 owner decisions and their base
+    assert len(MODELS) == 38
 
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)

@@ -19,6 +19,7 @@ from referral_schemas.intelligence_v1 import (
     Indicator,
     UniqueList,
     VisitorSafetyMarker,
+    WithdrawalReason,
 )
 from referral_schemas.text import (
     ForceCode,
@@ -105,6 +106,12 @@ class ReferralOpened(EventData):
         json_schema_extra={"uniqueItems": True},
         description="Risks to a visiting support worker; no duplicates.",
     )
+    previous_referral_id: UUID | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,  # additive: v1 messages without it are unchanged
+        description="An earlier, ended referral about the same person or address, so the "
+        "agency sees the history; null when there is none.",
+    )
 
     @model_validator(mode="after")
     def _district_matches_address(self) -> Self:
@@ -161,6 +168,84 @@ class ReferralCancelled(EventData):
         description="References of the withdrawn intelligence that led to the cancellation, "
         "if any.",
     )
+
+    def kafka_key(self) -> str:
+        return str(self.referral_id)
+
+
+def cancellation_reason_for(withdrawal: WithdrawalReason) -> CancellationReason:
+    """The cancellation a withdrawal of a referral's last intelligence leads to."""
+    if withdrawal is WithdrawalReason.SUBJECT_MOVED_AWAY:
+        return CancellationReason.MOVED_AWAY
+    if withdrawal is WithdrawalReason.DUPLICATE_SUBMISSION:
+        return CancellationReason.DUPLICATE
+    return CancellationReason.INTELLIGENCE_WITHDRAWN
+
+
+class CancellationRequested(EventData):
+    """Intake asks for a referral to be cancelled (all its intelligence was withdrawn).
+
+    A proposal, not a decision: casework, the owner of cancellation, answers with
+    ``ReferralCancelled`` unless the referral has already ended."""
+
+    EVENT_TYPE: ClassVar[str] = "CancellationRequested"
+    SCHEMA_VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = REFERRAL_EVENTS
+
+    referral_id: UUID = Field(description="The referral to cancel.")
+    reason: CancellationReason = Field(description="Why it should be cancelled.")
+    withdrawal_reason: WithdrawalReason | None = Field(
+        default=None, description="The force's reason for withdrawing, when that is the cause."
+    )
+    withdrawn_intelligence_refs: list[IntelligenceRef] = Field(
+        default_factory=list, description="References of the withdrawn intelligence, if any."
+    )
+    requested_at: AwareDatetime = Field(description="When intake asked.")
+
+    def kafka_key(self) -> str:
+        return str(self.referral_id)
+
+
+class ReferralAmended(EventData):
+    """Some of a referral's intelligence was withdrawn; the referral was recomputed from
+    the intelligence that remains (subject, address, risk, reasons, visitor safety)."""
+
+    EVENT_TYPE: ClassVar[str] = "ReferralAmended"
+    SCHEMA_VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = REFERRAL_EVENTS
+
+    referral_id: UUID = Field(description="The amended referral.")
+    withdrawn_force: ForceCode = Field(description="Force of the withdrawn intelligence.")
+    withdrawn_intelligence_ref: IntelligenceRef = Field(
+        description="Reference of the withdrawn intelligence."
+    )
+    withdrawal_reason: WithdrawalReason = Field(description="The force's reason.")
+    amended_at: AwareDatetime = Field(description="When the referral was recomputed.")
+    risk_level: RiskLevel = Field(description="Risk level from the remaining intelligence.")
+    reason_categories: UniqueList[Indicator] = Field(
+        min_length=1,
+        json_schema_extra={"uniqueItems": True},
+        description="Reason categories of the remaining intelligence (union).",
+    )
+    visitor_safety: UniqueList[VisitorSafetyMarker] = Field(
+        default_factory=list,
+        json_schema_extra={"uniqueItems": True},
+        description="Visitor-safety markers of the remaining intelligence (union).",
+    )
+    subject: ReferralSubject = Field(description="The person to visit, per what remains.")
+    address: Address = Field(description="Where to visit, per what remains.")
+    postcode_district: str = Field(
+        pattern=r"^[A-Z]{1,2}[0-9][A-Z0-9]?$",
+        description="Outward code of the address's postcode, e.g. 'LA14'.",
+    )
+
+    @model_validator(mode="after")
+    def _district_matches_address(self) -> Self:
+        if self.postcode_district != postcode_district(self.address.postcode):
+            raise PydanticCustomError(
+                "district_mismatch", "postcode_district should be the address postcode's district"
+            )
+        return self
 
     def kafka_key(self) -> str:
         return str(self.referral_id)

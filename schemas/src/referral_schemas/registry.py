@@ -38,7 +38,14 @@ from referral_schemas.lifecycle_v1 import (
     VisitCompleted,
 )
 from referral_schemas.outcomes_v1 import OutcomeReported
-from referral_schemas.referral_v1 import ReferralCancelled, ReferralLinked, ReferralOpened
+from referral_schemas.referral_v1 import (
+    CancellationRequested,
+    ReferralAmended,
+    ReferralCancelled,
+    ReferralLinked,
+    ReferralOpened,
+)
+from referral_schemas.resolution_v1 import EscalationClosed, OfferExpired, ReferralDirected
 from referral_schemas.upcasting import has_upcaster, upcast
 
 MAX_EVENT_BYTES = 256 * 1024
@@ -91,6 +98,11 @@ _ALL_MODELS: tuple[type[EventData], ...] = (
     ReferralResumed,
     ReferralCompleted,
     ReferralClosed,
+    ReferralAmended,
+    CancellationRequested,
+    OfferExpired,
+    ReferralDirected,
+    EscalationClosed,
     OutcomeReported,
     DirectoryPublished,
     ReferralConsulted,

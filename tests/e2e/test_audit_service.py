@@ -13,8 +13,6 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from referral_schemas.topics import (
     ACCESS_EVENTS,
     ALL_TOPICS,
@@ -43,7 +41,7 @@ from tests.e2e.lifecycle_support import (
 )
 from tests.support.directory import cumbria_directory
 from tests.support.intelligence import encode, key_of, submitted
-from tests.support.kafka import TopicWatch, partitions_of, send, watch
+from tests.support.kafka import TopicWatch, caught_up, send, watch
 
 pytestmark = pytest.mark.e2e
 
@@ -92,31 +90,13 @@ async def audited(
         yield Audited(client, api, private_path.read_text(), stack_env, key_file)
 
 
-async def _caught_up(bootstrap: str, group: str, topics: tuple[str, ...]) -> bool:
-    """The group has committed every partition of ``topics`` up to its end."""
-    wanted = [TopicPartition(t, p) for t in topics for p in await partitions_of(bootstrap, t)]
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    await admin.start()
-    await consumer.start()
-    try:
-        committed = await admin.list_consumer_group_offsets(group, partitions=wanted)
-        ends = await consumer.end_offsets(wanted)
-    finally:
-        await consumer.stop()
-        await admin.close()
-    return all(
-        ends[tp] == 0 or (tp in committed and committed[tp].offset >= ends[tp]) for tp in wanted
-    )
-
-
 async def _settled(bootstrap: str) -> None:
     """Audit has ledgered everything and casework folded everything, twice in a row (a
     checkpoint signed meanwhile is one more record to ledger)."""
     for _ in range(2):
-        await eventually(lambda: _caught_up(bootstrap, "audit", ALL_TOPICS), "audit caught up")
+        await eventually(lambda: caught_up(bootstrap, "audit", ALL_TOPICS), "audit caught up")
         await eventually(
-            lambda: _caught_up(bootstrap, "casework", (REFERRAL_EVENTS,)), "casework caught up"
+            lambda: caught_up(bootstrap, "casework", (REFERRAL_EVENTS,)), "casework caught up"
         )
         await asyncio.sleep(2)
 

@@ -142,3 +142,21 @@ async def wait_committed(bootstrap: str, group: str, sent: Sent, timeout_s: floa
             await asyncio.sleep(0.2)
     finally:
         await admin.close()
+
+
+async def caught_up(bootstrap: str, group: str, topics: tuple[str, ...]) -> bool:
+    """``group`` has committed every partition of ``topics`` up to its end."""
+    wanted = [TopicPartition(t, p) for t in topics for p in await partitions_of(bootstrap, t)]
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await admin.start()
+    await consumer.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(group, partitions=wanted)
+        ends = await consumer.end_offsets(wanted)
+    finally:
+        await consumer.stop()
+        await admin.close()
+    return all(
+        ends[tp] == 0 or (tp in committed and committed[tp].offset >= ends[tp]) for tp in wanted
+    )

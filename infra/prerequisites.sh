@@ -66,8 +66,8 @@ install_missing() {
     if command -v sudo >/dev/null 2>&1 && sudo -n true >/dev/null 2>&1; then
       as_root=(sudo)
     else
-      fail "this machine lacks ${missing[*]}; install them as root, then run make again:" \
-        $'\n'"    apt-get update && apt-get install -y ${missing[*]}"
+      fail "this machine lacks ${missing[*]}; install them as root, then run make again:"$'\n' \
+        "   apt-get update && apt-get install -y ${missing[*]}"
     fi
   fi
   printf 'prerequisites: installing %s with apt-get\n' "${missing[*]}" >&2

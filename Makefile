@@ -9,11 +9,15 @@ STAMP := $(VENV)/.installed
 TEST_ENV := HUB_STATE_DIR=$(CURDIR)/.state/test HUB_KAFKA_PORT=29092 \
 	HUB_KAFKA_CONTROLLER_PORT=29093 HUB_PG_PORT=55433
 
-.PHONY: install up down demo status lint test test-keep test-down screenshots bench clean
+.PHONY: prerequisites install up down demo status lint test test-keep test-down screenshots bench clean
 
-install: $(STAMP)
+# Every target starts here, so `make up` and `make test` set up a fresh machine themselves.
+prerequisites: ## apt-get what this machine lacks (Java 17, Maven, Chromium...: infra/prerequisites.sh)
+	PYTHON=$(PYTHON) bash infra/prerequisites.sh install
 
-$(STAMP): pyproject.toml schemas/pyproject.toml
+install: prerequisites $(STAMP) ## the system packages above, then .venv with the project in it
+
+$(STAMP): pyproject.toml schemas/pyproject.toml | prerequisites
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ./schemas -e '.[dev]'

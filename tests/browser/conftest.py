@@ -133,7 +133,9 @@ def system(
 @pytest.fixture(scope="session")
 def chromium() -> Path:
     if not CHROMIUM.is_file():
-        pytest.fail(f"no Chromium at {CHROMIUM}: install Debian's package 'chromium'")
+        # Only when pytest runs without make: every make target installs it first.
+        fix = "bash infra/prerequisites.sh install (Debian's package 'chromium')"
+        pytest.fail(f"no Chromium at {CHROMIUM}: run {fix}")
     return CHROMIUM
 
 

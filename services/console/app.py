@@ -1,7 +1,8 @@
-"""The console's FastAPI application: pages, the session cookie, CSRF on every form,
+"""The console's FastAPI application: pages, server-side sessions, CSRF on every form,
 security headers, and the local stylesheet. No JavaScript, nothing from another site."""
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
@@ -9,10 +10,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
-from starlette.middleware.sessions import SessionMiddleware
 
+from services.console import security_log
 from services.console.casework import NotSignedIn, UpstreamError
 from services.console.routes import audit, police, programme, queue, referral, signin
+from services.console.session import server_session
+from services.console.session_cookie import CookiePolicy
+from services.console.session_middleware import ServerSessionMiddleware, SessionPolicy
 from services.console.web import (
     ConsoleDeps,
     PageRefused,
@@ -24,7 +28,6 @@ from services.console.web import (
     to_sign_in,
 )
 
-SESSION_COOKIE = "console_session"
 # No inline script or style anywhere, so the policy can be strict.
 _CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -36,20 +39,35 @@ _HEADERS = {
     "Referrer-Policy": "no-referrer",  # page addresses carry referral ids
     "X-Frame-Options": "DENY",
 }
+# Browsers that once reached the console over HTTPS refuse plain HTTP to it for a year.
+_HSTS = {"Strict-Transport-Security": "max-age=31536000"}
 
 
-async def _security_headers(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    response = await call_next(request)
-    response.headers.update(_HEADERS)
-    if not request.url.path.startswith("/static/"):
-        response.headers["Cache-Control"] = "no-store"  # pages may show personal data
-    return response
+Next = Callable[[Request], Awaitable[Response]]
+
+
+def _security_headers(insecure_http: bool) -> Callable[[Request, Next], Awaitable[Response]]:
+    headers = _HEADERS if insecure_http else {**_HEADERS, **_HSTS}
+
+    async def add(request: Request, call_next: Next) -> Response:
+        response = await call_next(request)
+        response.headers.update(headers)
+        if not request.url.path.startswith("/static/"):
+            response.headers["Cache-Control"] = "no-store"  # pages may show personal data
+        return response
+
+    return add
 
 
 async def _on_not_signed_in(request: Request, exc: Exception) -> Response:
-    request.session.clear()
+    """A service refused the user's token (expired or revoked): the session ends."""
+    session = server_session(request)
+    user, role = security_log.identity(session)
+    if user is not None:
+        security_log.session_expired(
+            user=user, role=role, reason="token_refused", session=session.ref
+        )
+    session.renew()
     return to_sign_in(request.url.path if request.method == "GET" else "/")
 
 
@@ -83,15 +101,16 @@ def create_app(deps: ConsoleDeps, session_secret: str) -> FastAPI:
         dependencies=[Depends(csrf_guard)],
     )
     app.state.deps = deps
-    app.middleware("http")(_security_headers)
-    app.add_middleware(
-        SessionMiddleware,
-        secret_key=session_secret,
-        session_cookie=SESSION_COOKIE,
-        max_age=deps.settings.session_max_age_s,
-        same_site="lax",
-        https_only=deps.settings.cookie_secure,
+    settings = deps.settings
+    app.middleware("http")(_security_headers(settings.allow_insecure_http))
+    policy = SessionPolicy(
+        store=deps.sessions,
+        clock=deps.clock,
+        cookie=CookiePolicy(session_secret.encode(), secure=not settings.allow_insecure_http),
+        max_age=timedelta(seconds=settings.session_max_age_s),
+        idle_timeout=timedelta(seconds=settings.session_idle_timeout_s),
     )
+    app.add_middleware(ServerSessionMiddleware, policy=policy)
     static = Path(__file__).with_name("static")
     app.mount("/static", StaticFiles(directory=static), name="static")
     app.add_exception_handler(SignInRequired, on_sign_in_required)

@@ -1,18 +1,20 @@
-"""Who is signed in, and the CSRF token, kept in the signed session cookie.
+"""Who is signed in, and the CSRF token, kept in the server-side session.
 
-The cookie (Starlette's SessionMiddleware: signed with the session secret, HttpOnly,
-SameSite=Lax) holds only what a request needs: the user's id, role, agency or force, how
-they signed in, when the session ends, and for OpenID Connect the access token that is
-forwarded to the services. Never a referral's data.
+The session (``session_middleware``: a row in the console's schema, named by a signed random
+id in an HttpOnly, SameSite=Lax, Secure cookie) holds only what a request needs: the user's
+id, role, agency or force, how they signed in, when the session ends, and for OpenID Connect
+the access token that is forwarded to the services. Never a referral's data.
 """
 
 import hmac
 import secrets
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
+
+from services.console.session_middleware import ServerSession
 
 STAFF_ROLES = frozenset({"support_worker", "agency_lead"})
 POLICE_ROLES = frozenset({"police_coordinator"})
@@ -76,16 +78,25 @@ def signed_in_user(request: Request, now: datetime) -> SessionUser | None:
     return user
 
 
+def server_session(request: Request) -> ServerSession:
+    session = request.session
+    assert isinstance(session, ServerSession), "the console's session middleware is missing"
+    return session
+
+
 def sign_in(request: Request, user: SessionUser) -> None:
-    """A new session for the user: everything before is dropped (no session fixation),
-    and a new CSRF token is made."""
-    request.session.clear()
-    request.session[_USER] = asdict(user)
-    request.session[_CSRF] = secrets.token_urlsafe(32)
+    """A new session, under a new id, for the user: everything before is dropped and the
+    old id is dead (no session fixation); a new CSRF token is made. The session ends when
+    the user's does (for OpenID Connect: when the access token expires)."""
+    session = server_session(request)
+    session.renew(ends_at=datetime.fromtimestamp(user.expires_at, UTC))
+    session[_USER] = asdict(user)
+    session[_CSRF] = secrets.token_urlsafe(32)
 
 
 def sign_out(request: Request) -> None:
-    request.session.clear()
+    """End the session server-side: its id stops working at once, wherever the cookie is."""
+    server_session(request).renew()
 
 
 def csrf_token(request: Request) -> str:

@@ -11,7 +11,7 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from services.console import labels
+from services.console import labels, security_log
 from services.console.audit import AuditClient
 from services.console.casework import CaseworkClient
 from services.console.demo import DEMO_USERS, DemoTokens, DemoUser
@@ -21,9 +21,11 @@ from services.console.session import (
     SessionUser,
     csrf_token,
     csrf_valid,
+    server_session,
     signed_in_user,
     take_flash,
 )
+from services.console.session_store import SessionStore
 from services.console.settings import ConsoleSettings
 from services.runtime.clock import Clock
 
@@ -47,7 +49,9 @@ class ConsoleDeps:
     audit: AuditClient
     clock: Clock
     demo: DemoTokens | None
+    """Present only when the demo sign-in is on (CONSOLE_DEMO_SIGN_IN)."""
     oidc: OidcClient | None
+    sessions: SessionStore
     demo_users: tuple[DemoUser, ...] = DEMO_USERS
 
 
@@ -135,12 +139,28 @@ async def csrf_guard(request: Request) -> None:
         return
     form = await request.form()
     if not csrf_valid(request, form.get("csrf_token")):
+        user, role = security_log.identity(request.session)
+        session = server_session(request)
+        security_log.csrf_refused(
+            user=user,
+            role=role,
+            route=_route_of(request),
+            session=session.ref if session.stored else None,
+        )
         raise PageRefused(
             403,
             "This form was refused",
             "The form did not carry a valid security token, so nothing was changed. It may "
             "have expired or come from another site. Go back, reload the page and try again.",
         )
+
+
+def _route_of(request: Request) -> str:
+    """The route's template (``/referrals/{referral_id}/...``), not the address: addresses
+    carry referral ids, which stay out of the logs."""
+    route = request.scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else "unmatched"
 
 
 def render(

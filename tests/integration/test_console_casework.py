@@ -11,11 +11,13 @@ import httpx
 import pytest
 
 from services.console.demo import DemoUser
+from services.console.session_store import PgSessionStore
 from tests.integration.test_casework_harness import Casework, casework, casework_pool, signing_keys
-from tests.unit.test_console_harness import CSRF, build_app
+from tests.support.console_sessions import console_pool, pg_sessions
+from tests.unit.test_console_harness import CONSOLE_URL, CSRF, build_app
 
 pytestmark = pytest.mark.integration
-__all__ = ["casework", "casework_pool", "signing_keys"]
+__all__ = ["casework", "casework_pool", "console_pool", "pg_sessions", "signing_keys"]
 
 
 class Browser:
@@ -49,7 +51,7 @@ class Browser:
 
 @pytest.fixture
 async def users(
-    casework: Casework, signing_keys: tuple[str, str]
+    casework: Casework, signing_keys: tuple[str, str], pg_sessions: PgSessionStore
 ) -> AsyncIterator[tuple[str, dict[str, Browser]]]:
     """A worker of a fresh agency, a worker of another agency; and the agency's code."""
     agency, other = f"ag-{uuid.uuid4().hex[:8]}", f"ag-{uuid.uuid4().hex[:8]}"
@@ -57,16 +59,12 @@ async def users(
         DemoUser("worker", "w-1", "support_worker", "Worker One", agency=agency),
         DemoUser("other", "w-9", "support_worker", "Worker Nine", agency=other),
     )
-    app = build_app(signing_keys, casework.client)
+    app = build_app(signing_keys, casework.client, sessions=pg_sessions)
     app.state.deps = type(app.state.deps)(**{**vars(app.state.deps), "demo_users": demo})
     browsers: dict[str, Browser] = {}
     async with (
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://console"
-        ) as first,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://console"
-        ) as second,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=CONSOLE_URL) as first,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=CONSOLE_URL) as second,
     ):
         browsers["worker"], browsers["other"] = Browser(first), Browser(second)
         await browsers["worker"].sign_in("worker")

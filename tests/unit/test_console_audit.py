@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from tests.unit.test_console_harness import (
+    CONSOLE_URL,
     Console,
     FakeCasework,
     build_app,
@@ -102,7 +103,7 @@ async def auditor(
     async with (
         casework_http,
         audit_http,
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://c") as client,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=CONSOLE_URL) as client,
     ):
         console = Console(client, fake_casework, app)
         await console.sign_in("auditor")

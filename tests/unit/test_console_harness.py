@@ -1,5 +1,8 @@
 """The console app in-process, against a hand-written fake of casework's staff API (httpx
-MockTransport): no network, no database. Test modules import the fixtures from here."""
+MockTransport) and an in-memory session store: no network, no database. The demo sign-in is
+switched on explicitly (CONSOLE_DEMO_SIGN_IN), and the console is reached over https://, so
+its default Secure cookies are what the tests exercise. Test modules import the fixtures
+from here."""
 
 import copy
 import json
@@ -20,6 +23,7 @@ from services.console.casework import CaseworkClient
 from services.console.demo import DemoTokens
 from services.console.figures import InsightsClient
 from services.console.oidc import OidcClient
+from services.console.session_store import SessionStore
 from services.console.settings import ConsoleSettings
 from services.console.web import ConsoleDeps
 from services.runtime.auth import (
@@ -29,6 +33,7 @@ from services.runtime.auth import (
     TokenVerifier,
     ensure_signing_keys,
 )
+from tests.support.console_sessions import MemorySessionStore
 
 NOW = datetime(2025, 6, 3, 12, 0, tzinfo=UTC)
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -184,6 +189,11 @@ def console_keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
     return private_path.read_text(), public_path.read_text()
 
 
+CONSOLE_URL = "https://console"
+DEMO_SETTINGS = ConsoleSettings(demo_sign_in=True)
+SESSION_SECRET = "test-session-secret-" + "x" * 20
+
+
 def build_app(
     keys: tuple[str, str],
     casework: httpx.AsyncClient,
@@ -191,18 +201,23 @@ def build_app(
     insights: httpx.AsyncClient | None = None,
     audit: httpx.AsyncClient | None = None,
     oidc: OidcClient | None = None,
-    settings: ConsoleSettings | None = None,
+    settings: ConsoleSettings = DEMO_SETTINGS,
+    sessions: SessionStore | None = None,
+    clock: FixedClock | None = None,
 ) -> FastAPI:
+    """The console as ``main`` wires it; the demo sign-in only if ``settings`` turn it on."""
+    demo = DemoTokens(keys[0], timedelta(minutes=5)) if settings.demo_sign_in else None
     deps = ConsoleDeps(
-        settings=settings or ConsoleSettings(),
+        settings=settings,
         casework=CaseworkClient(casework),
         insights=InsightsClient(insights or httpx.AsyncClient(base_url="http://insights")),
         audit=AuditClient(audit or httpx.AsyncClient(base_url="http://audit")),
-        clock=FixedClock(datetime.now(UTC)),
-        demo=DemoTokens(keys[0], timedelta(minutes=5)),
+        clock=clock or FixedClock(datetime.now(UTC)),
+        demo=demo,
         oidc=oidc,
+        sessions=sessions or MemorySessionStore(),
     )
-    return create_app(deps, "test-session-secret-" + "x" * 20)
+    return create_app(deps, SESSION_SECRET)
 
 
 @pytest.fixture
@@ -221,7 +236,7 @@ async def console(
     transport = httpx.ASGITransport(app=app)
     async with (
         upstream,
-        httpx.AsyncClient(transport=transport, base_url="http://console") as client,
+        httpx.AsyncClient(transport=transport, base_url=CONSOLE_URL) as client,
     ):
         yield Console(client, fake_casework, app)
 

@@ -20,13 +20,19 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from services.console import oidc
 from services.console.settings import ConsoleSettings
 from services.runtime.auth import mint_token
-from tests.unit.test_console_harness import FakeCasework, build_app, console_keys, fake_casework
+from tests.unit.test_console_harness import (
+    CONSOLE_URL,
+    FakeCasework,
+    build_app,
+    console_keys,
+    fake_casework,
+)
 
 pytestmark = pytest.mark.unit
 __all__ = ["console_keys", "fake_casework"]
 ISSUER = "https://idp.example/realms/cumbria"
 CLIENT = "referral-hub-console"
-REDIRECT = "http://console/auth/callback"
+REDIRECT = "https://console/auth/callback"
 
 
 @pytest.fixture(scope="module")
@@ -228,7 +234,7 @@ async def sso(
     async with (
         idp_http,
         casework,
-        httpx.AsyncClient(transport=transport, base_url="http://console") as browser,
+        httpx.AsyncClient(transport=transport, base_url=CONSOLE_URL) as browser,
     ):
         yield browser, idp
 

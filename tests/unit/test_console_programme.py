@@ -7,6 +7,7 @@ import httpx
 import pytest
 
 from tests.unit.test_console_harness import (
+    CONSOLE_URL,
     Console,
     FakeCasework,
     build_app,
@@ -66,7 +67,7 @@ async def programme(
     async with (
         casework_http,
         insights_http,
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://c") as client,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=CONSOLE_URL) as client,
     ):
         console = Console(client, fake_casework, app)
         await console.sign_in("programme")

@@ -1,7 +1,5 @@
 """Signing in and out, the session cookie, CSRF on every form, redirects for signed-out users."""
 
-import base64
-
 import pytest
 
 from tests.unit.test_console_harness import (
@@ -19,13 +17,14 @@ __all__ = ["console", "console_keys", "fake_casework"]
 async def test_the_sign_in_page_says_it_is_the_demo_sign_in(console: Console) -> None:
     page = await console.client.get("/sign-in")
     assert page.status_code == 200
+    assert "Demo sign-in — local development only." in page.text
     assert "This is the demo sign-in, for development and demonstrations only" in page.text
     assert "Support worker, The Well Communities, Barrow" in page.text
     assert "Police referral coordinator, Cumbria Constabulary" in page.text
     assert 'name="csrf_token"' in page.text
 
 
-async def test_the_session_cookie_is_signed_http_only_and_same_site_lax(console: Console) -> None:
+async def test_the_session_cookie_is_secure_http_only_and_same_site_lax(console: Console) -> None:
     token = await console.csrf()
     response = await console.client.post(
         "/sign-in/demo", data={"demo_user": "barrow-worker", "csrf_token": token}
@@ -34,20 +33,31 @@ async def test_the_session_cookie_is_signed_http_only_and_same_site_lax(console:
     assert "console_session=" in cookie
     assert "httponly" in cookie
     assert "samesite=lax" in cookie
+    assert "secure" in cookie
     assert response.headers["location"] == "/queue"
+
+
+async def test_the_cookie_holds_only_a_signed_random_id(console: Console) -> None:
+    await console.sign_in()
+    value = console.client.cookies["console_session"]
+    session_id, _, signature = value.partition(".")
+    assert len(session_id) >= 43, "256 random bits"
+    assert signature
+    for gone in ("twc-b-0487", "twc-barrow", "support_worker"):
+        assert gone not in value
 
 
 async def test_a_tampered_session_cookie_is_not_trusted(console: Console) -> None:
     await console.sign_in()
     value = console.client.cookies["console_session"]
-    payload, _, signature = value.partition(".")
-    data = base64.b64decode(payload).replace(b"twc-barrow", b"twc-carlis")  # another agency
-    console.client.cookies.clear()
-    forged = base64.b64encode(data).decode()
-    console.client.cookies.set("console_session", f"{forged}.{signature}", "console.local")
-    response = await console.client.get("/queue")
-    assert response.status_code == 303
-    assert response.headers["location"].startswith("/sign-in")
+    session_id, _, signature = value.partition(".")
+    flipped = ("A" if session_id[0] != "A" else "B") + session_id[1:]
+    for forged in (f"{flipped}.{signature}", f"{session_id}.{signature[::-1]}", session_id):
+        console.client.cookies.clear()
+        console.client.cookies.set("console_session", forged, "console.local")
+        response = await console.client.get("/queue")
+        assert response.status_code == 303, forged
+        assert response.headers["location"].startswith("/sign-in")
 
 
 async def test_signed_out_users_are_sent_to_sign_in_and_back_afterwards(console: Console) -> None:
@@ -118,6 +128,8 @@ async def test_pages_carry_security_headers(console: Console) -> None:
     assert "default-src 'self'" in response.headers["content-security-policy"]
     assert response.headers["cache-control"] == "no-store"
     assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["strict-transport-security"] == "max-age=31536000"
 
 
 async def test_each_role_lands_on_its_own_page(console: Console) -> None:

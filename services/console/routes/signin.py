@@ -5,10 +5,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from services.console import oidc
+from services.console import oidc, security_log
 from services.console.session import (
     SessionUser,
     flash,
+    server_session,
     sign_in,
     sign_out,
     signed_in_user,
@@ -21,7 +22,11 @@ router = APIRouter()
 _PENDING = "oidc_login"
 
 
-def _after_sign_in(user: SessionUser, next_path: str) -> RedirectResponse:
+def _start_session(request: Request, user: SessionUser, next_path: str) -> RedirectResponse:
+    sign_in(request, user)
+    security_log.signed_in(
+        user=user.user, role=user.role, via=user.via, session=server_session(request).ref
+    )
     target = local_path(next_path)
     return RedirectResponse(user.home() if target == "/" else target, 303)
 
@@ -43,6 +48,7 @@ def _sign_in_page(
     context: dict[str, Any] = {
         "title": "Sign in",
         "demo_users": deps.demo_users if deps.demo is not None else (),
+        "demo": deps.demo is not None,
         "oidc": deps.oidc is not None,
         "next": local_path(next_path),
         "error": error,
@@ -57,10 +63,12 @@ async def demo_sign_in(
     demo: Annotated[str, Form(alias="demo_user")] = "",
     next_path: Annotated[str, Form(alias="next")] = "/",
 ) -> Response:
-    chosen = next((user for user in deps.demo_users if user.key == demo), None)
     if deps.demo is None:
+        security_log.sign_in_refused(via="demo", reason="demo_sign_in_off")
         raise PageRefused(404, "Page not found", "The demo sign-in is not enabled here.")
+    chosen = next((user for user in deps.demo_users if user.key == demo), None)
     if chosen is None:
+        security_log.sign_in_refused(via="demo", reason="unknown_demo_user")
         return _sign_in_page(request, deps, next_path, "Choose a demo user to sign in as.")
     now = int(deps.clock.now().timestamp())
     user = SessionUser(
@@ -72,8 +80,7 @@ async def demo_sign_in(
         via="demo",
         expires_at=now + deps.settings.session_max_age_s,
     )
-    sign_in(request, user)
-    return _after_sign_in(user, next_path)
+    return _start_session(request, user, next_path)
 
 
 @router.get("/sign-in/oidc")
@@ -129,8 +136,7 @@ async def oidc_callback(
         expires_at=now + min(tokens.expires_in, settings.session_max_age_s),
         access_token=tokens.access_token,
     )
-    sign_in(request, user)
-    return _after_sign_in(user, pending["next"])
+    return _start_session(request, user, pending["next"])
 
 
 async def _validated(
@@ -158,11 +164,15 @@ def _optional(value: object) -> str | None:
 
 
 def _sign_in_failed(why: str) -> PageRefused:
+    """The page to show; the refusal is logged (``why`` never holds a token)."""
+    security_log.sign_in_refused(via="oidc", reason=why)
     return PageRefused(400, "Sign-in failed", f"Sign-in could not be completed: {why}.")
 
 
 @router.post("/sign-out")
 async def sign_out_now(request: Request) -> Response:
+    user, role = security_log.identity(request.session)
+    security_log.signed_out(user=user, role=role, session=server_session(request).ref)
     sign_out(request)
     flash(request, "You have signed out.")
     return RedirectResponse("/sign-in", 303)

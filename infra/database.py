@@ -18,7 +18,8 @@ from infra import InfraError, write_private
 from infra.settings import InfraSettings
 
 DATABASE = "referral_hub"
-SERVICES = ("intake", "routing", "casework", "feedback", "audit", "insights")
+# The console consumes no topic; its schema holds its server-side sessions.
+SERVICES = ("intake", "routing", "casework", "feedback", "audit", "insights", "console")
 _IDENTIFIER = re.compile(r"[a-z][a-z0-9_]{0,62}")
 _PASSWORD = re.compile(r"[A-Za-z0-9_-]{16,}")
 _PROVISION_LOCK = 0x52_48_55_42  # pg_advisory_xact_lock key: "RHUB"

@@ -82,7 +82,9 @@ async def provision(admin: str, bootstrap: str, settings: InfraSettings) -> dict
     # Tokens for the staff APIs: the stack's own Ed25519 key pair (hub token signs with it).
     private_key, public_key_path = ensure_signing_keys(settings.root)
     public_key = str(public_key_path)
-    # The console's demo sign-in mints short-lived tokens for the user it signs in.
+    # The console's demo sign-in mints short-lived tokens for the user it signs in. The key
+    # is read only when CONSOLE_DEMO_SIGN_IN=true, which this env never sets: `hub up` sets
+    # it for the local console alone (services/hub/services_commands.py).
     env["CONSOLE_TOKEN_PRIVATE_KEY_FILE"] = str(private_key)
     env["CASEWORK_TOKEN_PUBLIC_KEY_FILE"] = public_key
     env["INSIGHTS_TOKEN_PUBLIC_KEY_FILE"] = public_key

@@ -1,7 +1,9 @@
 """`hub up`, `hub down`, `hub status`: the whole system on this machine, services included.
 
 Services run as separate background processes, each with the env file the stack wrote,
-their JSON logs in <state_dir>/logs/<service>.log.
+their JSON logs in <state_dir>/logs/<service>.log. This is the local development stack, so
+the console gets the demo sign-in and plain HTTP on 127.0.0.1 (``LOCAL_CONSOLE``), and
+`hub up` says so on screen; neither is in the env file, so nothing else inherits them.
 """
 
 import os
@@ -20,8 +22,36 @@ SERVICES = ("intake", "routing", "casework", "feedback", "insights", "audit", "c
 
 console = Console()
 
+# Development only: the console refuses both on a non-loopback address, and refuses the demo
+# sign-in beside OpenID Connect (services/console/settings.py).
+LOCAL_CONSOLE = {"CONSOLE_DEMO_SIGN_IN": "true", "CONSOLE_ALLOW_INSECURE_HTTP": "true"}
+INSECURE_HTTP_ONLY = {"CONSOLE_ALLOW_INSECURE_HTTP": "true"}
 
-def _start_services(settings: InfraSettings, env: dict[str, str]) -> None:
+
+def _service_env(service: str, env: dict[str, str], demo_sign_in: bool) -> dict[str, str]:
+    extra = (LOCAL_CONSOLE if demo_sign_in else INSECURE_HTTP_ONLY) if service == "console" else {}
+    return {**os.environ, **env, **extra}
+
+
+def _say_how_to_sign_in(demo_sign_in: bool) -> None:
+    port = os.environ.get("CONSOLE_HTTP_PORT", "8080")
+    if demo_sign_in:
+        console.print(
+            f"[yellow]console: demo sign-in is ON[/yellow] at http://127.0.0.1:{port}, because "
+            "this is the local development stack: anyone who reaches it can sign in as a "
+            "made-up user, over plain HTTP. A real deployment never sets "
+            "CONSOLE_DEMO_SIGN_IN; `hub up --no-demo-sign-in` leaves it off.",
+            highlight=False,
+        )
+    else:
+        console.print(
+            f"console: demo sign-in is off at http://127.0.0.1:{port}; sign-in needs "
+            "CONSOLE_OIDC_* settings.",
+            highlight=False,
+        )
+
+
+def _start_services(settings: InfraSettings, env: dict[str, str], demo_sign_in: bool) -> None:
     for service in SERVICES:
         name = f"service-{service}"
         if processes.is_running(name, settings.root):
@@ -33,7 +63,7 @@ def _start_services(settings: InfraSettings, env: dict[str, str]) -> None:
             [sys.executable, "-m", f"services.{service}.main"],
             log_path=log_path,
             state_dir=settings.root,
-            env={**os.environ, **env},
+            env=_service_env(service, env, demo_sign_in),
         )
         console.print(f"{service}: started (pid {pid}), log {log_path}")
     time.sleep(1.0)
@@ -45,12 +75,17 @@ def _start_services(settings: InfraSettings, env: dict[str, str]) -> None:
             raise typer.Exit(1)
 
 
-def up() -> None:
+def up(
+    demo_sign_in: bool = typer.Option(
+        True, help="The console's demo sign-in (local development only)."
+    ),
+) -> None:
     """Start Kafka and PostgreSQL, provision them, and start every service."""
     settings = InfraSettings()
     console.print("starting Kafka and PostgreSQL (the first start fetches the broker jars)...")
     env = stack.up(settings)
-    _start_services(settings, env)
+    _start_services(settings, env, demo_sign_in)
+    _say_how_to_sign_in(demo_sign_in)
     console.print(
         "[green]referral-hub is running.[/green] Try `hub demo`, then `hub referrals list`."
     )

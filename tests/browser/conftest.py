@@ -120,6 +120,10 @@ def system(
         CONSOLE_AUDIT_URL=f"http://127.0.0.1:{audit_port or free_port()}",
         CONSOLE_TOKEN_PRIVATE_KEY_FILE=str(private_path),
         CONSOLE_SESSION_SECRET=secrets.token_urlsafe(32),
+        # What `hub up` sets for the local console: the browser signs in as demo users over
+        # plain HTTP on 127.0.0.1. Neither is ever on by default.
+        CONSOLE_DEMO_SIGN_IN="true",
+        CONSOLE_ALLOW_INSECURE_HTTP="true",
     )
     console.wait_for_log('"http_listening"')
     return RunningSystem(

@@ -53,6 +53,7 @@ async def open_referral(bootstrap: str, **data: Any) -> str:
 async def sign_in(page: Page, base: str, name: str) -> None:
     """Through the demo sign-in page, as a person would."""
     await page.goto(f"{base}/sign-in")
+    await expect(page.get_by_text("Demo sign-in — local development only.")).to_be_visible()
     await expect(page.get_by_text("This is the demo sign-in")).to_be_visible()
     await page.get_by_label(re.compile(rf"^{re.escape(name)} ")).check()
     await page.get_by_role("button", name="Sign in", exact=True).click()

@@ -23,10 +23,11 @@ def hub(*args: str) -> str:
 
 
 @pytest.fixture
-def running_hub(stack_env: dict[str, str]) -> Iterator[None]:
-    hub("up")
+def running_hub(stack_env: dict[str, str]) -> Iterator[str]:
+    """`hub up`'s output while everything runs."""
+    said = hub("up")
     try:
-        yield
+        yield said
     finally:
         hub("stop")
 
@@ -46,7 +47,10 @@ def _row_of(listing: str, ref: str) -> str:
     return rows[0]
 
 
-def test_up_demo_and_list_show_the_demo_referrals(running_hub: None, tmp_path: Path) -> None:
+def test_up_demo_and_list_show_the_demo_referrals(running_hub: str, tmp_path: Path) -> None:
+    # The local stack's console offers the demo sign-in, and `hub up` says so and why.
+    assert "console: demo sign-in is ON" in running_hub
+    assert "local development stack" in running_hub
     status = hub("status")
     assert "intake" in status
     assert "running" in status

@@ -1,7 +1,8 @@
 """The demo sign-in: a short list of made-up users of the Cumbria demo deployment.
 
-Anyone at the sign-in page may pick any of them, so it is for development and
-demonstrations only: the console signs a short-lived token for the chosen user with the
+Anyone at the sign-in page may pick any of them, so it is for local development only: it
+is on only with CONSOLE_DEMO_SIGN_IN=true, never beside OpenID Connect (settings.py). The
+console signs a short-lived token for the chosen user with the
 stack's local signing key (the same one ``hub token`` uses) for every call it makes.
 """
 

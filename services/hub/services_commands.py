@@ -1,10 +1,10 @@
 """`hub up`, `hub down`, `hub status`: the whole system on this machine, services included.
 
-Services run as separate background processes, each with the env file the stack wrote,
-their JSON logs in <state_dir>/logs/<service>.log.
+Services run as separate background processes, each with its own part of the env file the
+stack wrote (``stack.service_env``: no other service's DSN or keys, no admin DSN), their
+JSON logs in <state_dir>/logs/<service>.log.
 """
 
-import os
 import sys
 import time
 
@@ -33,7 +33,7 @@ def _start_services(settings: InfraSettings, env: dict[str, str]) -> None:
             [sys.executable, "-m", f"services.{service}.main"],
             log_path=log_path,
             state_dir=settings.root,
-            env={**os.environ, **env},
+            env=stack.service_env(service, env),
         )
         console.print(f"{service}: started (pid {pid}), log {log_path}")
     time.sleep(1.0)

@@ -6,7 +6,9 @@ the audit role owns and migrated itself. Starting and provisioning it with this 
 require passwords and hand the audit schema to its owner, keeping the ledger's rows.
 """
 
+import shutil
 import socket
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,9 +32,14 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def old_server(tmp_path: Path) -> Iterator[InfraSettings]:
-    """An embedded server initialised the way versions before passwords did (trust)."""
-    settings = InfraSettings(state_dir=tmp_path / "state", pg_port=_free_port(), database_url=None)
+def old_server() -> Iterator[InfraSettings]:
+    """An embedded server initialised the way versions before passwords did (trust).
+
+    Not under pytest's tmp dir: as root the server runs as its own user, which must pass
+    through every folder above its data, and each pytest session closes that tmp dir again.
+    """
+    state_dir = Path(tempfile.mkdtemp(prefix="referral-hub-upgrade-"))
+    settings = InfraSettings(state_dir=state_dir, pg_port=_free_port(), database_url=None)
     user = postgres_local._system_user()
     postgres_local._prepare_dirs(settings, user)
     argv = [str(postgres_local.bin_dir() / "initdb"), "-D", str(settings.root / "postgres/data")]
@@ -42,6 +49,7 @@ def old_server(tmp_path: Path) -> Iterator[InfraSettings]:
         yield settings
     finally:
         postgres_local.stop(settings)
+        shutil.rmtree(state_dir)
 
 
 def _trusting_dsn(settings: InfraSettings, database: str = "postgres") -> str:

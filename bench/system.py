@@ -125,7 +125,7 @@ def start_service(system: System, service: str, extra: Mapping[str, str], instan
         [sys.executable, "-m", f"services.{service}.main"],
         log_path=log_path,
         state_dir=settings.root,
-        env={**os.environ, **system.env, **extra},
+        env={**stack.service_env(service, system.env), **extra},
     )
     system.pids[label] = pid
     level = {**os.environ, **extra}.get(f"{service.upper()}_LOG_LEVEL", "INFO").upper()

@@ -3,6 +3,10 @@
 Each service owns its schema and never reads another's tables; the database enforces that:
 a service role owns only its schema, has no CREATE on ``public`` and no grants elsewhere.
 Passwords are generated once and kept in ``<state_dir>/secrets/db-roles.json`` (mode 0600).
+
+Audit is the exception (``infra.schema_owner``): its schema belongs to a role nobody logs in
+as, so the audit service can append to its ledger but never alter it. Every service role
+has a statement and an idle-in-transaction timeout.
 """
 
 import contextlib
@@ -15,6 +19,12 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from infra import InfraError, write_private
+from infra.schema_owner import (
+    OWNED_SCHEMAS,
+    ensure_owner,
+    grant_service_rights,
+    migrate_as_owner,
+)
 from infra.settings import InfraSettings
 
 DATABASE = "referral_hub"
@@ -23,6 +33,15 @@ SERVICES = ("intake", "routing", "casework", "feedback", "audit", "insights", "c
 _IDENTIFIER = re.compile(r"[a-z][a-z0-9_]{0,62}")
 _PASSWORD = re.compile(r"[A-Za-z0-9_-]{16,}")
 _PROVISION_LOCK = 0x52_48_55_42  # pg_advisory_xact_lock key: "RHUB"
+
+# Set on every service role (a session may lower or raise them for itself). A service's
+# statements are single-row writes and indexed reads, well under a second; the longest are
+# whole-table digests and cursor fetches of `hub audit replay`/verify (seconds on 135,000
+# records, docs/performance.md), each statement on its own. 30 s stops a runaway query long
+# before it starves the others. A transaction left open by a stuck or killed client holds its
+# row locks and the relay's batch; 60 s frees them while tolerating a slow broker answer.
+STATEMENT_TIMEOUT = "30s"
+IDLE_IN_TRANSACTION_TIMEOUT = "60s"
 
 
 def with_database(dsn: str, database: str, user: str | None = None, password: str = "") -> str:
@@ -58,8 +77,10 @@ async def ensure_service_role(
 ) -> str:
     """Make sure ``service`` has its LOGIN role and schema; returns the service's DSN.
 
-    Idempotent: rerunning reapplies the stored password, the role attributes, the schema
-    ownership and the search_path (it does not hunt for grants someone added by hand).
+    Idempotent: rerunning reapplies the stored password, the role attributes and settings,
+    the schema ownership and the search_path (it does not hunt for grants someone added by
+    hand, except in an owned schema, whose grants it rewrites whole). For a service with an
+    owned schema it also applies that service's migrations, as the owner.
     """
     _check_identifier(service)
     secrets_file = (settings or InfraSettings()).root / "secrets" / "db-roles.json"
@@ -70,13 +91,18 @@ async def ensure_service_role(
             await conn.execute("SELECT pg_advisory_xact_lock($1)", _PROVISION_LOCK)
             password = _password(secrets_file, service)
             await _apply_role(conn, service, password, database)
+            if service in OWNED_SCHEMAS:
+                # One transaction: the service never sees the schema half-converted.
+                await migrate_as_owner(conn, service)
+                await grant_service_rights(conn, service)
     finally:
         await conn.close()
     return with_database(admin_dsn, database, user=service, password=password)
 
 
 async def _apply_role(conn: asyncpg.Connection, role: str, password: str, database: str) -> None:
-    """Role, password, schema, search_path and grants, in the caller's transaction."""
+    """Role, password, timeouts, schema, search_path and grants, in the caller's
+    transaction."""
     if await conn.fetchval("SELECT current_setting('is_superuser') = 'on'"):
         # Keep the password out of the server log even if a statement below fails.
         await conn.execute("SET LOCAL log_statement = 'none'")
@@ -85,8 +111,14 @@ async def _apply_role(conn: asyncpg.Connection, role: str, password: str, databa
         await conn.execute(f'CREATE ROLE "{role}"')
     options = "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS"
     await conn.execute(f"ALTER ROLE \"{role}\" WITH {options} PASSWORD '{password}'")
-    await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{role}" AUTHORIZATION "{role}"')
-    await conn.execute(f'ALTER SCHEMA "{role}" OWNER TO "{role}"')
+    await conn.execute(f"ALTER ROLE \"{role}\" SET statement_timeout = '{STATEMENT_TIMEOUT}'")
+    await conn.execute(
+        f'ALTER ROLE "{role}" SET idle_in_transaction_session_timeout = '
+        f"'{IDLE_IN_TRANSACTION_TIMEOUT}'"
+    )
+    owner = await ensure_owner(conn, role) if role in OWNED_SCHEMAS else role
+    await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{role}" AUTHORIZATION "{owner}"')
+    await conn.execute(f'ALTER SCHEMA "{role}" OWNER TO "{owner}"')
     await conn.execute(f'REVOKE ALL ON SCHEMA "{role}" FROM PUBLIC')
     await conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
     await conn.execute(f'GRANT CONNECT, TEMPORARY ON DATABASE "{database}" TO "{role}"')

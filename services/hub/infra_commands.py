@@ -42,7 +42,7 @@ def up() -> None:
     console = _console()
     console.print(f"[green]up[/green]: Kafka at {env['HUB_KAFKA_BOOTSTRAP']}")
     # The env file holds passwords: say where it is, never print its values.
-    console.print(f"service settings: {stack.env_path(settings.root)}")
+    console.print(f"stack settings: {stack.env_path(settings.root)} (each service's in env.d/)")
 
 
 @infra_app.command()

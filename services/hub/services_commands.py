@@ -1,12 +1,12 @@
 """`hub up`, `hub down`, `hub status`: the whole system on this machine, services included.
 
-Services run as separate background processes, each with the env file the stack wrote,
-their JSON logs in <state_dir>/logs/<service>.log. This is the local development stack, so
-the console gets the demo sign-in and plain HTTP on 127.0.0.1 (``LOCAL_CONSOLE``), and
-`hub up` says so on screen; neither is in the env file, so nothing else inherits them.
+Services run as separate background processes, each with its own part of the env file the
+stack wrote (``stack.service_env``: no other service's DSN or keys, no admin DSN), their
+JSON logs in <state_dir>/logs/<service>.log. This is the local development stack, so the
+console gets the demo sign-in and plain HTTP on 127.0.0.1 (``LOCAL_CONSOLE``), and `hub up`
+says so on screen; neither is in the env file, so nothing else inherits them.
 """
 
-import os
 import sys
 import time
 
@@ -30,7 +30,7 @@ INSECURE_HTTP_ONLY = {"CONSOLE_ALLOW_INSECURE_HTTP": "true"}
 
 def _service_env(service: str, env: dict[str, str], demo_sign_in: bool) -> dict[str, str]:
     extra = (LOCAL_CONSOLE if demo_sign_in else INSECURE_HTTP_ONLY) if service == "console" else {}
-    return {**os.environ, **env, **extra}
+    return {**stack.service_env(service, env), **extra}
 
 
 def _say_how_to_sign_in(demo_sign_in: bool) -> None:

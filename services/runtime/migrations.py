@@ -42,12 +42,19 @@ async def apply_migrations(conn: Connection, migrations: list[Migration]) -> lis
     """Apply what is missing; return the versions applied now."""
     await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK)
     try:
-        await conn.execute(
-            """CREATE TABLE IF NOT EXISTS schema_migrations (
-                   version text PRIMARY KEY,
-                   checksum text NOT NULL,
-                   applied_at timestamptz NOT NULL DEFAULT now())"""
-        )
+        # Checked first: a role that may only read its schema (audit's, whose migrations
+        # provisioning applies as the schema's owner) cannot even CREATE ... IF NOT EXISTS.
+        if not await conn.fetchval(
+            """SELECT EXISTS (SELECT 1 FROM pg_tables
+                               WHERE schemaname = current_schema()
+                                 AND tablename = 'schema_migrations')"""
+        ):
+            await conn.execute(
+                """CREATE TABLE schema_migrations (
+                       version text PRIMARY KEY,
+                       checksum text NOT NULL,
+                       applied_at timestamptz NOT NULL DEFAULT now())"""
+            )
         rows = await conn.fetch("SELECT version, checksum FROM schema_migrations")
         applied = {r["version"]: r["checksum"] for r in rows}
         done: list[str] = []
@@ -62,8 +69,11 @@ async def apply_migrations(conn: Connection, migrations: list[Migration]) -> lis
                 async with conn.transaction():
                     await _apply_one(conn, migration)
             except asyncpg.PostgresError as err:
+                hint = ""
+                if isinstance(err, asyncpg.InsufficientPrivilegeError):
+                    hint = " (if another role owns this schema, `hub infra up` applies it)"
                 raise MigrationError(
-                    f"migration {migration.version} failed: {type(err).__name__}: {err}"
+                    f"migration {migration.version} failed: {type(err).__name__}: {err}{hint}"
                 ) from err
             done.append(migration.version)
         return done

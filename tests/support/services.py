@@ -1,15 +1,20 @@
 """Run a service as a real separate process for end-to-end tests."""
 
-import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from infra.stack import service_env
+
 
 class ServiceProcess:
-    """One service instance; its stderr (the JSON log) goes to ``log_path``."""
+    """One service instance; its stderr (the JSON log) goes to ``log_path``.
+
+    ``env`` is the stack's env plus the test's extras; the process gets only its own part of
+    it, as ``hub up`` gives it (``infra.stack.service_env``).
+    """
 
     def __init__(self, name: str, env: dict[str, str], log_path: Path) -> None:
         self.name = name
@@ -22,12 +27,18 @@ class ServiceProcess:
         with self.log_path.open("ab") as log:
             self._proc = subprocess.Popen(
                 [sys.executable, "-m", f"services.{self.name}.main"],
-                env={**os.environ, **self.env},
+                env=service_env(self.name, self.env),
                 stdout=log,
                 stderr=log,
             )
         self.wait_for_log('"service_starting"')
         return self
+
+    @property
+    def pid(self) -> int:
+        """The process id (it must have been started)."""
+        assert self._proc is not None, f"{self.name} was never started"
+        return self._proc.pid
 
     def wait_for_log(self, text: str, timeout_s: float = 60.0) -> None:
         deadline = time.monotonic() + timeout_s

@@ -7,6 +7,7 @@ console gets the demo sign-in and plain HTTP on 127.0.0.1 (``LOCAL_CONSOLE``), a
 says so on screen; neither is in the env file, so nothing else inherits them.
 """
 
+import os
 import sys
 import time
 

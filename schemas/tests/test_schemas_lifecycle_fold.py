@@ -227,3 +227,33 @@ def test_the_coordinator_can_close_an_escalation_even_after_a_retry_landed_first
     assert state.status is ReferralStatus.CLOSED
     assert state.holding_agency is None
     assert police_outcome(state) is Outcome.SAFEGUARDING_ESCALATED
+
+
+def test_a_direction_routing_could_not_follow_leaves_the_next_retry_free() -> None:
+    escalation = ReferralEscalated(
+        referral_id=RID,
+        reason=EscalationReason.NO_AGENCY_COVERS_AREA,
+        area="barrow",
+        escalated_at=T0,
+    )
+    state = fold(
+        OPENED,
+        escalation,
+        ReferralDirected(
+            referral_id=RID,
+            agency="gone-agency",
+            reason=DirectionReason.ONLY_SUITABLE_AGENCY,
+            directed_at=T0,
+            by="c1",
+        ),
+        escalation,
+    )
+    assert state.directed_to is None
+    retried = evolve(state, routed("twc-barrow"))
+    assert not isinstance(retried, Refusal)
+    assert retried.agency == "twc-barrow"
+
+
+def test_an_ended_referral_keeps_no_hold() -> None:
+    state = fold(OPENED, routed(), held(T0), cancelled())
+    assert (state.held, state.hold_reason) == (False, None)

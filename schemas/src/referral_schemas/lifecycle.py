@@ -231,6 +231,7 @@ def _apply(state: Lifecycle, data: EventData) -> Lifecycle | Refusal:
                 area=data.area or state.area,
                 escalation_reason=data.reason.value,
                 escalated_at=state.escalated_at or data.escalated_at,
+                directed_to=None,  # routing could not place it there; the coordinator decides anew
             )
         case SlaBreached():
             if data.due_by != state.due_by:
@@ -250,12 +251,12 @@ def _apply(state: Lifecycle, data: EventData) -> Lifecycle | Refusal:
             return replace(state, status=S.CLOSED, outcome=data.outcome, ended_at=data.closed_at)
         case EscalationClosed():
             closed = _unoffered(state, S.CLOSED)
-            return replace(closed, outcome=data.outcome, ended_at=data.closed_at, held=False)
+            ended = replace(closed, outcome=data.outcome, ended_at=data.closed_at)
+            return replace(ended, held=False, hold_reason=None)
         case ReferralCancelled():
             cancelled = replace(state, status=S.CANCELLED, due_by=None, paused_remaining=None)
-            return replace(
-                cancelled, cancel_reason=data.reason, ended_at=data.cancelled_at, held=False
-            )
+            cancelled = replace(cancelled, cancel_reason=data.reason, ended_at=data.cancelled_at)
+            return replace(cancelled, held=False, hold_reason=None)
         case ReferralDirected():
             return replace(_unoffered(state, S.OPENED), directed_to=data.agency)
     contact = first_contact_time(data)

@@ -1,12 +1,13 @@
 """Referral events as the log delivers them to routing, built for one referral: what
 casework decides (accept, decline, expiry, hold, direction, cancellation, ...) and what
-routing's timer proposes. For routing's unit and integration tests."""
+routing's timer proposes. For routing's tests; ``as_casework`` wraps one for the broker."""
 
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from referral_schemas import ReferralCancelled
+from referral_schemas import EventData, ReferralCancelled, make_envelope, serialize_event
 from referral_schemas.lifecycle_v1 import (
     DeclineReason,
     HoldReason,
@@ -116,3 +117,19 @@ class About:
             closed_at=self.at,
             by="coord-1",
         )
+
+
+def as_casework(data: EventData, cause: dict[str, Any]) -> bytes:
+    """``data`` as casework would publish it, caused by ``cause`` (an event about the same
+    referral, as JSON from the topic)."""
+    envelope = make_envelope(
+        data,
+        id=uuid.uuid4(),
+        source="referral-hub/casework",
+        time=datetime.now(UTC),
+        subject=cause["subject"],
+        correlation_id=uuid.UUID(cause["correlationid"]),
+        causation_id=uuid.UUID(cause["id"]),
+        actor="user:coord-e2e",
+    )
+    return serialize_event(envelope)

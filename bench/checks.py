@@ -99,7 +99,8 @@ async def verify(
     )
     routing = await _db_count(
         system.dsn("routing"),
-        "SELECT count(*) FROM referrals WHERE referral_id = ANY($1::uuid[]) AND status = 'routing'",
+        """SELECT count(*) FROM referrals
+            WHERE referral_id = ANY($1::uuid[]) AND status = 'awaiting_acceptance'""",
         ids,
     )
     casework = await _casework_count(system, ids, timeout_s)

@@ -1,286 +1,242 @@
-"""Routing's decisions. Pure: state, the directory in force, open counts, the time and the
-ISA version go in; the new state and the event to publish come out.
+"""Routing's state of one referral and its decisions. Pure: the directory in force, the open
+counts, the time and the ISA version go in; the events to publish come out.
 
-An agency is *suitable* for a district when it is active, covers the district's area and
-offers vulnerability visits. A referral goes to the suitable agency it has not tried yet
-with room left (open referrals < capacity), least loaded first (open/capacity), then by code.
+The state is the referral's lifecycle as the log says it (``lifecycle``: every referral event
+routing needs, its own included, folded with ``referral_schemas.lifecycle.evolve`` in log
+order) plus routing's own decisions not yet seen on the log (``pending``). Routing decides and
+counts capacity against ``effective``, the log's state with the pending decisions laid over
+it, so it never decides twice and an agency's place is taken at once. A pending decision
+leaves ``pending`` when it lands; if the log refuses it there (a ReferralRouted behind a
+ReferralCancelled), it has no effect, and ``effective`` already left it out from the moment
+the event that voided it landed.
+
+``decide`` looks at a referral as ``evolve`` left it: an opened referral is offered to an
+agency (the one a police coordinator directed it to, if any), one whose agency declined or
+let the deadline pass (casework's ReferralDeclined / OfferExpired) is offered to the next, and
+when none can take it, it is escalated. Escalations for lack of capacity or coverage are
+retried (``settle``) when capacity frees up or a new directory version arrives.
 """
 
-import enum
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from fractions import Fraction
+from functools import cached_property
 
-from referral_schemas import ReferralOpened
-from referral_schemas.directory_v1 import Agency, DirectoryPublished, ServiceKind
+from referral_schemas import EventData, ReferralCancelled, ReferralOpened
+from referral_schemas.directory_v1 import DirectoryPublished
+from referral_schemas.lifecycle import Lifecycle, Refusal, evolve_all
+from referral_schemas.lifecycle import evolve as evolve_lifecycle
+from referral_schemas.lifecycle_rules import ReferralStatus
 from referral_schemas.lifecycle_v1 import (
     EscalationReason,
     ReferralAccepted,
+    ReferralClosed,
+    ReferralCompleted,
     ReferralDeclined,
     ReferralEscalated,
+    ReferralHeld,
     ReferralRerouted,
+    ReferralResumed,
     ReferralRouted,
     RerouteCause,
-    SlaBreached,
 )
+from referral_schemas.referral_v1 import ReferralAmended
+from referral_schemas.resolution_v1 import EscalationClosed, OfferExpired, ReferralDirected
 
-ROUTED_SERVICE = ServiceKind.VULNERABILITY_VISIT
-"""The service a referral asks of an agency: a vulnerability visit to the person's home."""
+from services.routing.choice import Offer, RoutingEvent, has_room
+
+S = ReferralStatus
+__all__ = ["RoutingEvent"]  # the events routing decides, defined with the offers
+
+FOLDED = (
+    ReferralOpened,
+    ReferralAmended,
+    ReferralRouted,
+    ReferralRerouted,
+    ReferralEscalated,
+    OfferExpired,
+    ReferralDeclined,
+    ReferralAccepted,
+    ReferralCompleted,
+    ReferralClosed,
+    ReferralHeld,
+    ReferralResumed,
+    ReferralCancelled,
+    ReferralDirected,
+    EscalationClosed,
+)
+"""The referral events routing folds: every one that changes a referral's status, agency,
+deadline, hold or postcode district (ReferralCompleted too: ReferralClosed is valid only
+after it). The rest (links, proposals, the agency's casework, routing's own SlaBreached)
+change nothing routing decides on."""
+
+RETRIED = frozenset(
+    {EscalationReason.NO_AGENCY_WITH_CAPACITY, EscalationReason.NO_AGENCY_COVERS_AREA}
+)
+"""Escalations routing retries itself; the others are for the police coordinator."""
+
+_REROUTE_CAUSES: dict[type[EventData], RerouteCause] = {
+    OfferExpired: RerouteCause.ACCEPTANCE_DEADLINE_MISSED,
+    ReferralDeclined: RerouteCause.DECLINED,
+}
 
 
-class Status(enum.StrEnum):
-    AWAITING_DIRECTORY = "awaiting_directory"
-    ROUTING = "routing"
-    ACCEPTED = "accepted"
-    ESCALATED = "escalated"
-    CANCELLED = "cancelled"
-    CLOSED = "closed"
+@dataclass(frozen=True)
+class Pending:
+    """A decision routing published that it has not yet seen on the log."""
 
-
-HOLDS_CAPACITY = frozenset({Status.ROUTING, Status.ACCEPTED})
-"""A referral in these states counts against its current agency's capacity."""
+    event_id: uuid.UUID
+    data: RoutingEvent
 
 
 @dataclass(frozen=True)
 class RoutingState:
     """What routing keeps about one referral."""
 
-    referral_id: uuid.UUID
     correlation_id: uuid.UUID
-    """The referral's chain; events routing publishes later (timers, directory) carry it."""
-    district: str
-    opened_at: datetime
-    status: Status
-    area: str | None = None
-    agency: str | None = None
-    """The agency the referral waits on or was accepted by; None before routing or after
-    an escalation."""
-    tried: tuple[str, ...] = ()
-    """Every agency it was routed to so far, in order; none is offered it twice."""
-    due_by: datetime | None = None
-    directory_version: int | None = None
-    escalation_reason: EscalationReason | None = None
+    """The referral's chain; events routing publishes later (timers, retries) carry it."""
+    lifecycle: Lifecycle
+    """The log's state: the referral events folded so far, in log order."""
+    pending: tuple[Pending, ...] = ()
+    reroute_cause: RerouteCause | None = None
+    """Why the referral last left an agency (declined or deadline missed)."""
 
+    @property
+    def referral_id(self) -> uuid.UUID:
+        return self.lifecycle.referral_id
 
-RoutingEvent = ReferralRouted | ReferralRerouted | ReferralEscalated
+    @cached_property
+    def effective(self) -> Lifecycle:
+        """The log's state with routing's pending decisions laid over it."""
+        folded = evolve_all(self.lifecycle, (p.data for p in self.pending))
+        assert folded is not None, "folding from a state never loses it"
+        return folded
+
+    @property
+    def awaits_retry(self) -> bool:
+        """Escalated for lack of capacity or coverage: routing tries again later."""
+        current = self.effective
+        return current.status is S.ESCALATED and current.escalation_reason in RETRIED
 
 
 @dataclass(frozen=True)
 class Decision:
+    """An event routing publishes about a referral, decided against ``state``."""
+
     state: RoutingState
-    event: RoutingEvent | None
-    """None when only the state changes (accepted, cancelled, awaiting the directory)."""
-
-
-def suitable_agencies(directory: DirectoryPublished, area_code: str) -> list[Agency]:
-    return [
-        a
-        for a in directory.agencies
-        if a.active and area_code in a.areas and ROUTED_SERVICE in a.services
-    ]
-
-
-def choose_agency(
-    directory: DirectoryPublished,
-    district: str,
-    tried_agencies: Iterable[str],
-    open_counts: Mapping[str, int],
-    *,
-    cause: RerouteCause | None = None,
-) -> Agency | EscalationReason:
-    """The agency to offer the referral to next, or why there is none.
-
-    ``cause`` is why the referral is being rerouted (None on first routing); it names the
-    escalation when every suitable agency has already had its chance.
-    """
-    area = directory.area_for_district(district)
-    if area is None:
-        return EscalationReason.NO_AGENCY_COVERS_AREA
-    suitable = suitable_agencies(directory, area.code)
-    if not suitable:
-        return EscalationReason.NO_AGENCY_COVERS_AREA
-    tried = set(tried_agencies)
-    untried = [a for a in suitable if a.code not in tried]
-    if not untried:
-        if cause is RerouteCause.ACCEPTANCE_DEADLINE_MISSED:
-            return EscalationReason.ACCEPTANCE_DEADLINE_MISSED
-        return EscalationReason.ALL_AGENCIES_DECLINED
-    with_room = [a for a in untried if open_counts.get(a.code, 0) < a.capacity]
-    if not with_room:
-        return EscalationReason.NO_AGENCY_WITH_CAPACITY
-    return min(with_room, key=lambda a: (Fraction(open_counts.get(a.code, 0), a.capacity), a.code))
-
-
-def _route(
-    state: RoutingState,
-    directory: DirectoryPublished,
-    open_counts: Mapping[str, int],
-    *,
-    now: datetime,
-    isa_version: str,
-    cause: RerouteCause | None,
-) -> Decision:
-    area = directory.area_for_district(state.district)
-    area_code = area.code if area is not None else None
-    choice = choose_agency(directory, state.district, state.tried, open_counts, cause=cause)
-    if isinstance(choice, EscalationReason):
-        return _escalate(state, choice, area_code, directory.version, now)
-    assert area_code is not None, "an agency is only chosen for a district in an area"
-    due_by = now + choice.acceptance_deadline
-    routed = replace(
-        state,
-        status=Status.ROUTING,
-        area=area_code,
-        agency=choice.code,
-        tried=(*state.tried, choice.code),
-        due_by=due_by,
-        directory_version=directory.version,
-    )
     event: RoutingEvent
-    if cause is None or state.agency is None:
-        event = ReferralRouted(
-            referral_id=state.referral_id,
-            agency=choice.code,
-            area=area_code,
-            due_by=due_by,
-            routed_at=now,
-            directory_version=directory.version,
-            isa_version=isa_version,
-        )
-    else:
-        event = ReferralRerouted(
-            referral_id=state.referral_id,
-            from_agency=state.agency,
-            to_agency=choice.code,
-            area=area_code,
-            cause=cause,
-            due_by=due_by,
-            rerouted_at=now,
-            directory_version=directory.version,
-            isa_version=isa_version,
-        )
-    return Decision(routed, event)
 
 
-def _escalate(
+def landed(state: RoutingState, event_id: uuid.UUID) -> RoutingState:
+    """The state once one of routing's own events reached the log: no longer pending,
+    whether or not the log gives it an effect there."""
+    return replace(state, pending=tuple(p for p in state.pending if p.event_id != event_id))
+
+
+def evolve(
+    state: RoutingState | None, data: EventData, *, correlation_id: uuid.UUID
+) -> RoutingState | Refusal:
+    """The state after one event of the log, or why it has no effect where it landed.
+    ``correlation_id`` is kept for a referral seen for the first time."""
+    folded = evolve_lifecycle(state.lifecycle if state else None, data)
+    if isinstance(folded, Refusal):
+        return folded
+    if state is None:
+        return RoutingState(correlation_id, folded)
+    cause = _REROUTE_CAUSES.get(type(data), state.reroute_cause)
+    return replace(state, lifecycle=folded, reroute_cause=cause)
+
+
+def decided(state: RoutingState, event_id: uuid.UUID, event: RoutingEvent) -> RoutingState:
+    return replace(state, pending=(*state.pending, Pending(event_id, event)))
+
+
+def decide(
     state: RoutingState,
-    reason: EscalationReason,
-    area_code: str | None,
-    directory_version: int,
-    now: datetime,
-) -> Decision:
-    escalated = replace(
-        state,
-        status=Status.ESCALATED,
-        area=area_code,
-        agency=None,
-        due_by=None,
-        directory_version=directory_version,
-        escalation_reason=reason,
-    )
-    event = ReferralEscalated(
-        referral_id=state.referral_id, reason=reason, area=area_code, escalated_at=now
-    )
-    return Decision(escalated, event)
-
-
-def open_referral(
-    opened: ReferralOpened,
-    correlation_id: uuid.UUID,
     directory: DirectoryPublished | None,
     open_counts: Mapping[str, int],
     *,
     now: datetime,
     isa_version: str,
-) -> Decision:
-    """Route a new referral, or keep it waiting when no directory was published yet."""
-    state = RoutingState(
-        referral_id=opened.referral_id,
-        correlation_id=correlation_id,
-        district=opened.postcode_district,
-        opened_at=opened.opened_at,
-        status=Status.AWAITING_DIRECTORY,
-    )
-    if directory is None:
-        return Decision(state, None)
-    return _route(state, directory, open_counts, now=now, isa_version=isa_version, cause=None)
+    retry_escalation: bool = False,
+) -> Decision | None:
+    """What routing does with the referral as it now stands (after ``evolve`` folded the
+    event that arrived); None when it has nothing to do or no directory was published yet.
+
+    ``retry_escalation``: also try again a referral escalated for lack of capacity or
+    coverage (when capacity was freed or a new directory version arrived).
+    """
+    current = state.effective
+    if directory is None or current.ended:
+        return None
+    cause = state.reroute_cause or RerouteCause.DECLINED
+    offer = Offer(current, directory, open_counts, now, isa_version, cause)
+    event: RoutingEvent | None = None
+    if current.directed_to is not None and current.status in (S.OPENED, S.ESCALATED):
+        event = offer.directed(current.directed_to)
+    elif current.status in (S.OPENED, S.REROUTING) or (retry_escalation and state.awaits_retry):
+        event = offer.best()
+    return Decision(state, event) if event is not None else None
 
 
-def route_waiting(
-    waiting: Iterable[RoutingState],
+def settle(
+    states: Iterable[RoutingState],
     directory: DirectoryPublished,
     open_counts: Mapping[str, int],
     *,
     now: datetime,
     isa_version: str,
+    freed: frozenset[str] | None = None,
 ) -> list[Decision]:
-    """Route referrals that waited for a directory, in order; each one placed counts
-    against its agency's capacity for the next."""
+    """Decide for referrals waiting on routing (opened before any directory, or escalated
+    for lack of capacity or coverage), in the order given; each one placed counts against
+    its agency's capacity for the next. ``freed``: only places in these agencies were
+    freed, so stop once none of them has room left."""
     counts = dict(open_counts)
     decisions = []
-    for state in waiting:
-        decision = _route(state, directory, counts, now=now, isa_version=isa_version, cause=None)
-        placed = decision.state.agency
+    for state in states:
+        if freed is not None and not any(has_room(directory, a, counts) for a in freed):
+            break
+        decision = decide(
+            state, directory, counts, now=now, isa_version=isa_version, retry_escalation=True
+        )
+        if decision is None:
+            continue
+        placed = offered_to(decision.event)
         if placed is not None:
             counts[placed] = counts.get(placed, 0) + 1
         decisions.append(decision)
     return decisions
 
 
-def _waits_on(state: RoutingState, agency: str) -> bool:
-    return state.status is Status.ROUTING and state.agency == agency
+def offered_to(event: RoutingEvent) -> str | None:
+    if isinstance(event, ReferralRouted):
+        return event.agency
+    if isinstance(event, ReferralRerouted):
+        return event.to_agency
+    return None
 
 
-def decline(
-    state: RoutingState,
-    declined: ReferralDeclined,
-    directory: DirectoryPublished,
-    open_counts: Mapping[str, int],
-    *,
-    now: datetime,
-    isa_version: str,
-) -> Decision | None:
-    """Offer the referral to the next agency; None if the decline is not from the agency
-    it waits on (stale: it was already rerouted, accepted or ended)."""
-    if not _waits_on(state, declined.agency):
-        return None
-    return _route(
-        state, directory, open_counts, now=now, isa_version=isa_version, cause=RerouteCause.DECLINED
-    )
+def recount(counts: Mapping[str, int], was: str | None, now: str | None) -> dict[str, int]:
+    """Open counts once a referral holding ``was`` holds ``now`` instead."""
+    moved = dict(counts)
+    if was != now:
+        if was is not None:
+            moved[was] = moved.get(was, 0) - 1
+        if now is not None:
+            moved[now] = moved.get(now, 0) + 1
+    return moved
 
 
-def breach(
-    state: RoutingState,
-    breached: SlaBreached,
-    directory: DirectoryPublished,
-    open_counts: Mapping[str, int],
-    *,
-    now: datetime,
-    isa_version: str,
-) -> Decision | None:
-    """Reroute after a missed acceptance deadline; None if the breach is stale."""
-    if not _waits_on(state, breached.agency):
-        return None
-    return _route(
-        state,
-        directory,
-        open_counts,
-        now=now,
-        isa_version=isa_version,
-        cause=RerouteCause.ACCEPTANCE_DEADLINE_MISSED,
-    )
+def released(before: Lifecycle | None, after: Lifecycle) -> str | None:
+    """The agency whose place the referral gave up between the two states, if any."""
+    was = before.holding_agency if before is not None else None
+    return was if was is not None and was != after.holding_agency else None
 
 
-def accept(state: RoutingState, accepted: ReferralAccepted) -> Decision | None:
-    if not _waits_on(state, accepted.agency):
-        return None
-    return Decision(replace(state, status=Status.ACCEPTED, due_by=None), None)
-
-
-def end(state: RoutingState, status: Status) -> Decision | None:
-    """Cancelled or closed: the referral no longer holds capacity or waits on a deadline."""
-    if state.status in (Status.CANCELLED, Status.CLOSED):
-        return None
-    return Decision(replace(state, status=status, due_by=None), None)
+def deadline(state: Lifecycle) -> tuple[str, datetime] | None:
+    """The acceptance deadline running, with its agency: none while held or not offered."""
+    if state.status is S.AWAITING_ACCEPTANCE and state.agency and state.due_by is not None:
+        return state.agency, state.due_by
+    return None

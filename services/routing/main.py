@@ -5,7 +5,7 @@ from pathlib import Path
 
 from referral_schemas.topics import DIRECTORY, REFERRAL_EVENTS
 
-from services.routing.handlers import DECIDED_TYPES, make_handlers
+from services.routing.handlers import FOLDED_TYPES, make_handlers
 from services.routing.settings import RoutingSettings
 from services.routing.timers import timer_loop
 from services.runtime.app import ServiceSpec, Subscription, run_service
@@ -21,7 +21,7 @@ def build(settings: RoutingSettings) -> ServiceSpec:
         migrations=Path(__file__).with_name("migrations"),
         subscriptions=[
             Subscription(DIRECTORY, on_directory),
-            Subscription(REFERRAL_EVENTS, on_referral_event, event_types=DECIDED_TYPES),
+            Subscription(REFERRAL_EVENTS, on_referral_event, event_types=FOLDED_TYPES),
         ],
         clock=clock,
         background=[timer_loop(clock, settings.timer_poll_interval_s, settings.timer_batch_size)],

@@ -9,7 +9,8 @@ import asyncpg
 from referral_schemas.directory_v1 import DirectoryPublished
 from referral_schemas.lifecycle_v1 import EscalationReason
 
-from services.routing.domain import RoutingState, Status
+from services.routing import codec
+from services.routing.domain import RoutingState
 from services.runtime.db import Connection
 
 # Any constant: it serialises routing decisions (across instances) so two referrals never
@@ -69,67 +70,84 @@ async def save_directory(
 
 
 async def open_counts(conn: Connection) -> dict[str, int]:
-    """Open referrals (routing or accepted) per agency, as kept by the trigger on referrals
-    (migration 0002) in the transaction of every referral save."""
+    """Referrals holding each agency's capacity (offered to it or accepted by it, pending
+    decisions included), as kept by the trigger on referrals in every referral save."""
     rows = await conn.fetch("SELECT agency, open FROM agency_open_counts WHERE open > 0")
     return {r["agency"]: r["open"] for r in rows}
 
 
+_COLUMNS = "correlation_id, lifecycle, pending, reroute_cause"
+
+
 def _state(row: asyncpg.Record) -> RoutingState:
-    reason = row["escalation_reason"]
-    return RoutingState(
-        referral_id=row["referral_id"],
-        correlation_id=row["correlation_id"],
-        district=row["postcode_district"],
-        opened_at=row["opened_at"],
-        status=Status(row["status"]),
-        area=row["area"],
-        agency=row["agency"],
-        tried=tuple(row["tried_agencies"]),
-        due_by=row["due_by"],
-        directory_version=row["directory_version"],
-        escalation_reason=EscalationReason(reason) if reason is not None else None,
+    return codec.state_from(
+        row["correlation_id"], row["lifecycle"], row["pending"], row["reroute_cause"]
     )
 
 
 async def load_referral(conn: Connection, referral_id: uuid.UUID) -> RoutingState | None:
     row = await conn.fetchrow(
-        "SELECT * FROM referrals WHERE referral_id = $1 FOR UPDATE", referral_id
+        f"SELECT {_COLUMNS} FROM referrals WHERE referral_id = $1 FOR UPDATE", referral_id
     )
     return _state(row) if row else None
 
 
 async def load_waiting(conn: Connection) -> list[RoutingState]:
-    """Referrals opened before any directory existed, oldest first."""
+    """Referrals waiting on routing when a directory version arrives: those not yet offered
+    (opened before any directory), oldest first, then the escalations routing retries, in the
+    order they were escalated."""
     rows = await conn.fetch(
-        """SELECT * FROM referrals WHERE status = 'awaiting_directory'
-            ORDER BY opened_at, referral_id FOR UPDATE"""
+        f"""SELECT {_COLUMNS} FROM referrals
+             WHERE status IN ('opened', 'rerouting') OR retry_order IS NOT NULL
+             ORDER BY retry_order NULLS FIRST, opened_at, referral_id FOR UPDATE"""
+    )
+    return [_state(r) for r in rows]
+
+
+async def load_awaiting_capacity(conn: Connection, areas: list[str]) -> list[RoutingState]:
+    """Referrals escalated for lack of capacity in these areas, in the order they were
+    escalated."""
+    rows = await conn.fetch(
+        f"""SELECT {_COLUMNS} FROM referrals
+             WHERE retry_order IS NOT NULL AND escalation_reason = $1 AND area = ANY($2)
+             ORDER BY retry_order FOR UPDATE""",
+        EscalationReason.NO_AGENCY_WITH_CAPACITY.value,
+        areas,
     )
     return [_state(r) for r in rows]
 
 
 async def save_referral(conn: Connection, state: RoutingState, now: datetime) -> None:
+    """Store the state; the row's other columns describe it as routing counts it (with its
+    pending decisions), and the trigger of migration 0002/0003 moves the open counts."""
+    current = state.effective
     await conn.execute(
-        """INSERT INTO referrals (referral_id, correlation_id, postcode_district, opened_at,
-               status, area, agency, tried_agencies, due_by, directory_version,
-               escalation_reason, updated_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+        """INSERT INTO referrals (referral_id, correlation_id, opened_at, status, agency,
+               holding_agency, area, escalation_reason, retry_order, lifecycle, pending,
+               reroute_cause, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
+                   CASE WHEN $9 THEN nextval('escalation_retry_order') END,
+                   $10, $11, $12, $13)
            ON CONFLICT (referral_id) DO UPDATE SET
-               status = EXCLUDED.status, area = EXCLUDED.area, agency = EXCLUDED.agency,
-               tried_agencies = EXCLUDED.tried_agencies, due_by = EXCLUDED.due_by,
-               directory_version = EXCLUDED.directory_version,
-               escalation_reason = EXCLUDED.escalation_reason, updated_at = EXCLUDED.updated_at""",
+               status = EXCLUDED.status, agency = EXCLUDED.agency,
+               holding_agency = EXCLUDED.holding_agency, area = EXCLUDED.area,
+               escalation_reason = EXCLUDED.escalation_reason,
+               retry_order = CASE WHEN $9
+                   THEN coalesce(referrals.retry_order, nextval('escalation_retry_order')) END,
+               lifecycle = EXCLUDED.lifecycle, pending = EXCLUDED.pending,
+               reroute_cause = EXCLUDED.reroute_cause, updated_at = EXCLUDED.updated_at""",
         state.referral_id,
         state.correlation_id,
-        state.district,
-        state.opened_at,
-        state.status.value,
-        state.area,
-        state.agency,
-        list(state.tried),
-        state.due_by,
-        state.directory_version,
-        state.escalation_reason.value if state.escalation_reason else None,
+        current.opened_at,
+        current.status.value,
+        current.agency,
+        current.holding_agency,
+        current.area,
+        current.escalation_reason,
+        state.awaits_retry,
+        codec.lifecycle_json(state.lifecycle),
+        codec.pending_json(state.pending),
+        state.reroute_cause.value if state.reroute_cause else None,
         now,
     )
 

@@ -1,7 +1,11 @@
 """The acceptance-deadline timer loop: due timers become SlaBreached events.
 
-It only records the breach. Rerouting happens when routing consumes its own SlaBreached,
-so replaying the event log reproduces the reroute without consulting the clock. Taking the
+A breach is only a proposal. Casework, the owner of competing decisions, answers it with
+OfferExpired if the offer is still open at that agency with that deadline (not accepted,
+declined or held meanwhile), and routing reroutes on the OfferExpired, never on the breach:
+so replaying the event log reproduces the reroute without consulting the clock, and a
+breach racing an acceptance cannot undo it. The timers follow each referral's deadline
+(effects.record): cleared while it is held, set again when the hold is lifted. Taking the
 timer and enqueueing the event share one transaction: a crash fires it again or not at all,
 and a re-fire carries the same event id (derived from referral, agency and deadline).
 """
@@ -16,7 +20,7 @@ from referral_schemas.lifecycle_v1 import SlaBreached
 from referral_schemas.topics import REFERRAL_EVENTS
 
 from services.routing import store
-from services.routing.handlers import ACTOR, SOURCE
+from services.routing.effects import ACTOR, SOURCE
 from services.runtime.app import BackgroundTask
 from services.runtime.clock import CausalIds, Clock
 from services.runtime.logs import get_logger

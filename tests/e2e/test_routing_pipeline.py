@@ -22,6 +22,7 @@ from tests.support.directory import (
 )
 from tests.support.intelligence import encode, key_of, submitted
 from tests.support.kafka import Record, TopicWatch, send, wait_committed, watch
+from tests.support.routing_events import About, as_casework
 from tests.support.services import ServiceProcess
 
 pytestmark = pytest.mark.e2e
@@ -143,14 +144,42 @@ async def test_a_new_directory_version_brings_carlisle_in_without_a_restart(
         before = await _open_in(bootstrap, events, "CA1", "Carlisle")
         escalated = await _one(events, "ReferralEscalated", before)
         await _directory_in_force(bootstrap, cumbria_directory(version + 1, capacity=PLENTY))
+        retried = await _one(events, "ReferralRouted", before)
         after = await _open_in(bootstrap, events, "CA3", "Carlisle")
         routed = await _one(events, "ReferralRouted", after)
     assert (escalated["data"]["reason"], escalated["data"]["area"]) == (
         "no_agency_covers_area",
         "carlisle",
     )
-    assert (routed["data"]["agency"], routed["data"]["area"]) == ("twc-carlisle", "carlisle")
-    assert routed["data"]["directory_version"] == version + 1
+    # The referral escalated for want of a Carlisle agency is offered to the new one.
+    for offer in (retried, routed):
+        assert (offer["data"]["agency"], offer["data"]["area"]) == ("twc-carlisle", "carlisle")
+        assert offer["data"]["directory_version"] == version + 1
+
+
+async def test_a_coordinators_direction_offers_an_escalated_referral_to_that_agency(
+    bootstrap: str, spawn: Spawn
+) -> None:
+    version = await next_directory_version(bootstrap)
+    _start(spawn, "directed")
+    await _directory_in_force(bootstrap, cumbria_directory(version, capacity=PLENTY))
+    async with watch(bootstrap, REFERRAL_EVENTS) as events:
+        referral_id = await _open_in(bootstrap, events, "LA22", "Ambleside")  # no area's
+        escalated = await _one(events, "ReferralEscalated", referral_id)
+        about = About(uuid.UUID(referral_id))
+        # What casework publishes when the police coordinator directs the referral.
+        await send(
+            bootstrap,
+            REFERRAL_EVENTS,
+            referral_id,
+            [as_casework(about.directed("cumbria-recovery-south"), escalated)],
+        )
+        routed = await _one(events, "ReferralRouted", referral_id)
+    data = routed["data"]
+    assert (data["agency"], data["directory_version"]) == ("cumbria-recovery-south", version)
+    assert data["area"] == "barrow", "an uncovered district is worked from the agency's area"
+    deadline = datetime.fromisoformat(data["due_by"]) - datetime.fromisoformat(data["routed_at"])
+    assert deadline == timedelta(hours=48)
 
 
 async def test_an_older_directory_version_arriving_again_changes_nothing(

@@ -20,6 +20,7 @@ from referral_schemas import (
     EventData,
     ReferralOpened,
     make_envelope,
+    parse_event,
     serialize_event,
 )
 from referral_schemas.directory_v1 import DirectoryPublished
@@ -39,9 +40,8 @@ MIGRATIONS = Path(__file__).parents[2] / "services" / "routing" / "migrations"
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 ISA = "cumbria-1clic-isa-v1"
 CONSUMER = "routing"
-AGGREGATE = """SELECT agency, count(*) AS n FROM referrals
-                WHERE status IN ('routing', 'accepted') AND agency IS NOT NULL
-                GROUP BY agency"""
+AGGREGATE = """SELECT holding_agency AS agency, count(*) AS n FROM referrals
+                WHERE holding_agency IS NOT NULL GROUP BY holding_agency"""
 
 
 class Rollback(Exception):
@@ -87,11 +87,19 @@ class RoutingInstance:
 
     async def handle(self, *events: EventData) -> list[dict[str, Any]]:
         """Handle the events in order in one transaction; the events published, as JSON."""
+        return await self.deliver(*(envelope(data) for data in events))
+
+    async def deliver(self, *events: Envelope[Any]) -> list[dict[str, Any]]:
+        """As ``handle``, for whole envelopes (e.g. routing's own, coming back)."""
         async with self.pool.acquire() as conn, conn.transaction():
             out: list[OutgoingMessage] = []
-            for data in events:
-                out += await self._one(conn, envelope(data))
+            for event in events:
+                out += await self._one(conn, event)
         return [json.loads(m.value) for m in out]
+
+    async def land(self, published: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Routing's own published events reach it through the log, as published."""
+        return await self.deliver(*(parse_event(json.dumps(e).encode()) for e in published))
 
     async def handle_then_roll_back(self, *events: EventData) -> list[dict[str, Any]]:
         """As ``handle``, but the transaction then fails and rolls back."""
@@ -125,6 +133,7 @@ async def aggregate_counts(pool: "asyncpg.Pool[Any]") -> dict[str, int]:
 
 
 async def status_of(pool: "asyncpg.Pool[Any]", referral: ReferralOpened) -> tuple[str, str | None]:
+    """The referral's status and agency as routing counts it (its pending decisions in)."""
     row = await pool.fetchrow(
         "SELECT status, agency FROM referrals WHERE referral_id = $1", referral.referral_id
     )

@@ -1,13 +1,15 @@
-"""routing's subscription skips the referral events it does not decide on before any
-transaction; the list it skips by must agree with what ``decide`` acts on."""
+"""routing's subscription skips the referral events it does not take in before any
+transaction; the list it skips by must agree with what its handler folds."""
 
 from typing import Any
 
 import pytest
 from referral_schemas import SAMPLE_NAMES, load_sample, parse_event
+from referral_schemas.lifecycle_rules import RULES
 
 from services.routing.directory_cache import DirectoryCache
-from services.routing.handlers import DECIDED_TYPES, Step, decide
+from services.routing.effects import Step
+from services.routing.handlers import FOLDED_TYPES, on_referral_event
 from services.runtime.clock import CausalIds, SystemClock
 from services.runtime.consumer import HandlerContext
 from services.runtime.dead_letter import ReceivedRecord
@@ -27,21 +29,35 @@ def _step(sample: str) -> Step:
     return Step(envelope, context, "isa-test", DirectoryCache())
 
 
-IGNORED = [name for name in SAMPLE_NAMES if name.split(".")[0] not in DECIDED_TYPES]
+IGNORED = [name for name in SAMPLE_NAMES if name.split(".")[0] not in FOLDED_TYPES]
 
 
 @pytest.mark.parametrize("sample", IGNORED)
-async def test_events_routing_skips_are_ones_it_would_not_decide_on(sample: str) -> None:
-    assert await decide(NoDatabase(), _step(sample)) is None  # type: ignore[arg-type]
+async def test_events_routing_skips_are_ones_its_handler_would_not_take_in(sample: str) -> None:
+    assert await on_referral_event(NoDatabase(), _step(sample)) == []  # type: ignore[arg-type]
 
 
-def test_routing_decides_on_the_lifecycle_events_that_move_a_referral() -> None:
+def test_routing_folds_every_event_that_moves_a_referral_its_own_included() -> None:
     assert {
         "ReferralOpened",
+        "ReferralAmended",
+        "ReferralRouted",
+        "ReferralRerouted",
+        "ReferralEscalated",
+        "OfferExpired",
         "ReferralDeclined",
-        "SlaBreached",
         "ReferralAccepted",
-        "ReferralCancelled",
+        "ReferralCompleted",
         "ReferralClosed",
-    } == DECIDED_TYPES
-    assert "ReferralRouted" not in DECIDED_TYPES, "routing's own output is not re-decided"
+        "ReferralHeld",
+        "ReferralResumed",
+        "ReferralCancelled",
+        "ReferralDirected",
+        "EscalationClosed",
+    } == FOLDED_TYPES
+    assert "SlaBreached" not in FOLDED_TYPES, "a deadline proposal moves nothing by itself"
+
+
+def test_every_event_that_changes_a_referrals_status_is_folded() -> None:
+    moving = {event_type for event_type, rule in RULES.items() if rule.leads_to is not None}
+    assert moving <= FOLDED_TYPES

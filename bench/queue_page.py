@@ -1,7 +1,7 @@
 """The casework queue page (GET /referrals) with many referrals stored.
 
 Seeding: the rows are written with casework's own fold and store functions
-(``domain.apply`` of a ReferralOpened then a ReferralRouted, ``store.save``,
+(``domain.evolve`` of a ReferralOpened then a ReferralRouted, ``store.save``,
 ``store.add_to_timeline``), the very code its consumer runs for each event, so the table,
 its indexes and the jsonb state the page reads are what the consumer would have written.
 Only the Kafka hop and the inbox rows are skipped; the page never reads either. Feeding
@@ -94,10 +94,11 @@ async def _seed_batch(pool: "asyncpg.Pool[Any]", first: int, count: int, rows: i
     base = datetime.now(UTC)
     async with pool.acquire() as conn, conn.transaction():
         for n in range(first, first + count):
-            state = None
+            state: domain.CaseState | None = None
             for envelope in _events(n, force, agency, base):
-                state = domain.apply(state, envelope)
-                assert state is not None
+                folded = domain.evolve(state, envelope)
+                assert isinstance(folded, domain.CaseState)
+                state = folded
                 await store.save(conn, state)
                 await store.add_to_timeline(conn, envelope)
 

@@ -1,6 +1,7 @@
 """`hub audit replay`: rebuild state from the retained topics (offset 0, Kafka only) and
 compare it with the live state: casework's referrals (folded with casework's own pure
-``apply``) and the audit ledger itself.
+``evolve``, in log order: casework's stored state is that fold alone, its own decisions not
+yet read back from the log are kept apart) and the audit ledger itself.
 
 This module is used by the ``hub`` CLI, which may import services; the audit service never
 imports it (services do not import each other).
@@ -17,6 +18,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from referral_schemas.lifecycle import Refusal
 from referral_schemas.topics import REFERRAL_EVENTS
 
 from services.audit.entries import (
@@ -26,7 +28,7 @@ from services.audit.entries import (
     describe_parsed,
     parse_record,
 )
-from services.casework.domain import FOLDED_TYPES, CaseState, UnknownReferral, apply
+from services.casework.domain import FOLDED_TYPES, CaseState, evolve
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,8 @@ class CaseworkReplay:
     sla_breaches: Counter[uuid.UUID] = field(default_factory=Counter)
     events: int = 0
     refused: int = 0
-    """Events casework refuses too (about a referral it never saw opened)."""
+    """Events with no effect where they landed (casework records them the same way), or
+    about a referral never seen opened."""
 
     def feed(self, record: RecordFacts, parsed: Parsed | None = None) -> None:
         """Fold one record; ``parsed`` is its ``parse_record`` result, if already known."""
@@ -87,13 +90,11 @@ class CaseworkReplay:
             self.in_scope.add(rid)
         if envelope.type == "SlaBreached":
             self.sla_breaches[rid] += 1
-        try:
-            state = apply(self.states.get(rid), envelope)
-        except UnknownReferral:
+        state = evolve(self.states.get(rid), envelope)
+        if isinstance(state, Refusal):
             self.refused += 1
             return
-        if state is not None:
-            self.states[rid] = state
+        self.states[rid] = state
 
     def digests(self) -> dict[uuid.UUID, str]:
         return {rid: state_digest(s) for rid, s in self.states.items() if rid in self.in_scope}

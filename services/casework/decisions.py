@@ -1,24 +1,30 @@
-"""What staff may do to a referral, and the events an accepted action becomes. Pure.
+"""What staff and police coordinators may do to a referral, and the events an accepted
+action becomes. Pure.
 
 ``decide(state, command, actor, now)`` returns the event payloads to record or a
-``Refusal`` saying why not. Checks run in a fixed order: can the actor see the referral at
-all (otherwise it is "not found", so existence never leaks), may their role do this, is the
-referral still open, is it in a state that allows the action, then the action's own rules.
+``Refusal`` saying why not. ``state`` is what casework shows: the log's state with its own
+decisions not yet back from the log laid over it (``domain.shown``). Checks run in a fixed
+order: can the actor know of the referral at all (otherwise it is "not found", so existence
+never leaks), may their role do this, is it still with their agency, is the referral still
+open, is it in a status that allows the action, is it held, then the action's own rules;
+last, the shared fold must accept the event where it would land. The statuses and the hold
+rule of each action come from the shared transition table (``lifecycle_rules.RULES``), so
+casework cannot allow what the log would refuse.
 """
 
-import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from referral_schemas import EventData
+from referral_schemas.lifecycle import Refusal as LifecycleRefusal
+from referral_schemas.lifecycle import evolve
+from referral_schemas.lifecycle_rules import BEFORE_ACCEPTANCE, ReferralStatus
+from referral_schemas.lifecycle_rules import RULES as LIFECYCLE
 from referral_schemas.lifecycle_v1 import (
     ContactAttempted,
-    ContactMethod,
-    ContactResult,
     DeclineReason,
-    EngagementLevel,
     EngagementRecorded,
-    HoldReason,
     Outcome,
     ReferralAccepted,
     ReferralAssigned,
@@ -29,167 +35,132 @@ from referral_schemas.lifecycle_v1 import (
     ReferralResumed,
     VisitAttempted,
     VisitCompleted,
-    VisitResult,
 )
+from referral_schemas.referral_v1 import ReferralCancelled
+from referral_schemas.resolution_v1 import EscalationClosed, ReferralDirected
 
-from services.casework.domain import FINISHED, CaseState, Status
-
-
-class Role(enum.StrEnum):
-    SUPPORT_WORKER = "support_worker"
-    AGENCY_LEAD = "agency_lead"
-    POLICE_COORDINATOR = "police_coordinator"
-    AUDITOR = "auditor"
-
-
-@dataclass(frozen=True)
-class Actor:
-    """A verified caller with a role casework knows."""
-
-    user: str
-    role: Role
-    agency: str | None
-    force: str | None
-
-
-class RefusalKind(enum.StrEnum):
-    NOT_FOUND = "not_found"
-    FORBIDDEN = "forbidden"
-    CONFLICT = "conflict"
-    INVALID = "invalid"
-
-
-@dataclass(frozen=True)
-class Refusal:
-    code: str
-    message: str
-    kind: RefusalKind = RefusalKind.CONFLICT
-
-
-# Commands: one class per staff action.
-@dataclass(frozen=True)
-class Accept:
-    pass
-
-
-@dataclass(frozen=True)
-class Decline:
-    reason: DeclineReason | None
-
-
-@dataclass(frozen=True)
-class Assign:
-    worker: str
-
-
-@dataclass(frozen=True)
-class RecordContact:
-    method: ContactMethod
-    result: ContactResult
-
-
-@dataclass(frozen=True)
-class RecordVisitAttempt:
-    result: VisitResult
-
-
-@dataclass(frozen=True)
-class RecordVisit:
-    pass
-
-
-@dataclass(frozen=True)
-class RecordEngagement:
-    level: EngagementLevel
-
-
-@dataclass(frozen=True)
-class PlaceHold:
-    reason: HoldReason
-
-
-@dataclass(frozen=True)
-class LiftHold:
-    pass
-
-
-@dataclass(frozen=True)
-class Complete:
-    outcome: Outcome
-
-
-@dataclass(frozen=True)
-class Close:
-    pass
-
-
-Command = (
-    Accept
-    | Decline
-    | Assign
-    | RecordContact
-    | RecordVisitAttempt
-    | RecordVisit
-    | RecordEngagement
-    | PlaceHold
-    | LiftHold
-    | Complete
-    | Close
+from services.casework.commands import (
+    POLICE,
+    STAFF,
+    Accept,
+    Actor,
+    Assign,
+    CancelReferral,
+    Close,
+    CloseEscalation,
+    Command,
+    Complete,
+    Decline,
+    Direct,
+    LiftHold,
+    PlaceHold,
+    RecordContact,
+    RecordEngagement,
+    RecordVisit,
+    RecordVisitAttempt,
+    Refusal,
+    RefusalKind,
+    Role,
 )
+from services.casework.domain import CaseState
 
-STAFF = frozenset({Role.SUPPORT_WORKER, Role.AGENCY_LEAD})
-POLICE = frozenset({Role.POLICE_COORDINATOR})
-_OPEN = frozenset(Status) - FINISHED - {Status.COMPLETED}
+__all__ = [
+    "POLICE",
+    "STAFF",
+    "Accept",
+    "Actor",
+    "AgencyDirectory",
+    "Assign",
+    "CancelReferral",
+    "Close",
+    "CloseEscalation",
+    "Command",
+    "Complete",
+    "Decline",
+    "Direct",
+    "LiftHold",
+    "PlaceHold",
+    "RecordContact",
+    "RecordEngagement",
+    "RecordVisit",
+    "RecordVisitAttempt",
+    "Refusal",
+    "RefusalKind",
+    "Role",
+    "can_see",
+    "check",
+    "decide",
+]
+
+AgencyDirectory = Mapping[str, bool]
+"""Agency codes of the directory in force, each with whether it is active."""
 
 
 @dataclass(frozen=True)
 class Rule:
-    """Who may take an action, in which statuses, and what to say otherwise."""
+    """Who may take an action, the event it records, and what to say otherwise."""
 
     roles: frozenset[Role]
-    statuses: frozenset[Status]
+    event_type: str
     code: str
     message: str
-    not_while_held: bool = False
+    only_in: frozenset[ReferralStatus] | None = None
+    """Narrower than the shared table allows, for this actor (None: as the table says)."""
+
+    @property
+    def statuses(self) -> frozenset[ReferralStatus]:
+        valid = LIFECYCLE[self.event_type].valid_in
+        return valid if self.only_in is None else valid & self.only_in
+
+    @property
+    def not_while_held(self) -> bool:
+        return LIFECYCLE[self.event_type].not_while_held
 
 
-def _awaiting(verb: str) -> Rule:
+def _awaiting(verb: str, event_type: str) -> Rule:
     return Rule(
         STAFF,
-        frozenset({Status.AWAITING_ACCEPTANCE}),
+        event_type,
         "not_awaiting_acceptance",
         f"only a referral awaiting acceptance can be {verb}",
     )
 
 
-def _accepted(before: str, *, not_while_held: bool = False) -> Rule:
+def _accepted(before: str, event_type: str) -> Rule:
+    return Rule(STAFF, event_type, "not_accepted", f"the referral must be accepted before {before}")
+
+
+def _resolution(event_type: str, only_in: frozenset[ReferralStatus] | None = None) -> Rule:
     return Rule(
-        STAFF,
-        frozenset({Status.ACCEPTED}),
-        "not_accepted",
-        f"the referral must be accepted before {before}",
-        not_while_held,
+        POLICE,
+        event_type,
+        "already_accepted",
+        "an agency has accepted the referral; a coordinator resolves it only before then",
+        only_in,
     )
 
 
-# A police hold means "do not approach": no contact, no visit, no completion meanwhile.
+# The shared table makes every worker action wait while held: a police hold means "do not
+# approach", and the acceptance deadline is paused meanwhile.
 RULES: dict[type[Command], Rule] = {
-    Accept: _awaiting("accepted"),
-    Decline: _awaiting("declined"),
-    Assign: _accepted("assigning"),
-    RecordContact: _accepted("contact is recorded", not_while_held=True),
-    RecordVisitAttempt: _accepted("visits are recorded", not_while_held=True),
-    RecordVisit: _accepted("visits are recorded", not_while_held=True),
-    RecordEngagement: _accepted("engagement is recorded"),
-    PlaceHold: Rule(POLICE, _OPEN, "not_open", "only an open referral can be held"),
-    LiftHold: Rule(POLICE, _OPEN, "not_open", "only an open referral has a hold to lift"),
-    Complete: _accepted("completing", not_while_held=True),
+    Accept: _awaiting("accepted", "ReferralAccepted"),
+    Decline: _awaiting("declined", "ReferralDeclined"),
+    Assign: _accepted("assigning", "ReferralAssigned"),
+    RecordContact: _accepted("contact is recorded", "ContactAttempted"),
+    RecordVisitAttempt: _accepted("visits are recorded", "VisitAttempted"),
+    RecordVisit: _accepted("visits are recorded", "VisitCompleted"),
+    RecordEngagement: _accepted("engagement is recorded", "EngagementRecorded"),
+    Complete: _accepted("completing", "ReferralCompleted"),
     Close: Rule(
-        STAFF,
-        frozenset({Status.COMPLETED}),
-        "not_completed",
-        "only a completed referral can be closed",
+        STAFF, "ReferralClosed", "not_completed", "only a completed referral can be closed"
     ),
+    PlaceHold: Rule(POLICE, "ReferralHeld", "not_open", "only an open referral can be held"),
+    LiftHold: Rule(POLICE, "ReferralResumed", "not_open", "only an open referral has a hold"),
+    Direct: _resolution("ReferralDirected"),
+    CloseEscalation: _resolution("EscalationClosed"),
+    # The shared table lets casework cancel any open referral (intake's withdrawals); a
+    # coordinator cancels only what no agency has accepted.
+    CancelReferral: _resolution("ReferralCancelled", BEFORE_ACCEPTANCE),
 }
 
 
@@ -202,6 +173,12 @@ def can_see(state: CaseState, actor: Actor) -> bool:
     return False
 
 
+def _offered_before(state: CaseState, actor: Actor) -> bool:
+    """Staff of an agency the referral was offered to and has left (declined, expired):
+    they knew of it, so a stale action is told it is no longer theirs, not "not found"."""
+    return actor.role in STAFF and actor.agency in state.lifecycle.tried
+
+
 def _not_found() -> Refusal:
     return Refusal("not_found", "no such referral", RefusalKind.NOT_FOUND)
 
@@ -209,12 +186,15 @@ def _not_found() -> Refusal:
 def check(state: CaseState, command: Command, actor: Actor) -> Refusal | None:
     """The general checks shared by every action (see the module docstring)."""
     rule = RULES[type(command)]
-    if not can_see(state, actor):
+    seen = can_see(state, actor)
+    if not seen and not _offered_before(state, actor):
         return _not_found()
     if actor.role not in rule.roles:
         roles = ", ".join(sorted(rule.roles))
         return Refusal("role_not_allowed", f"this action needs role {roles}", RefusalKind.FORBIDDEN)
-    if state.status in FINISHED:
+    if not seen:
+        return Refusal(rule.code, "the referral is no longer with your agency")
+    if state.ended:
         return Refusal(f"referral_{state.status}", f"the referral is {state.status}")
     if state.status not in rule.statuses:
         return Refusal(rule.code, f"{rule.message} (it is {state.status})")
@@ -223,7 +203,23 @@ def check(state: CaseState, command: Command, actor: Actor) -> Refusal | None:
     return None
 
 
-def _specific(state: CaseState, command: Command, actor: Actor) -> Refusal | None:
+def _directed_agency(command: Direct, agencies: AgencyDirectory | None) -> Refusal | None:
+    """A directed agency must be in the directory in force and active, when casework has
+    received one; without one, routing judges it (and escalates again if it cannot)."""
+    if agencies is None:
+        return None
+    if command.agency not in agencies:
+        return Refusal(
+            "unknown_agency", "no agency with that code in the directory", RefusalKind.INVALID
+        )
+    if not agencies[command.agency]:
+        return Refusal("agency_inactive", "that agency is not active", RefusalKind.INVALID)
+    return None
+
+
+def _specific(
+    state: CaseState, command: Command, actor: Actor, agencies: AgencyDirectory | None
+) -> Refusal | None:
     """Rules of one action beyond its status."""
     if isinstance(command, Decline) and command.reason is None:
         return Refusal("reason_required", "a decline needs a reason code", RefusalKind.INVALID)
@@ -241,26 +237,50 @@ def _specific(state: CaseState, command: Command, actor: Actor) -> Refusal | Non
         return Refusal("already_held", "the referral is already on hold")
     if isinstance(command, LiftHold) and not state.held:
         return Refusal("not_held", "the referral is not on hold")
+    if isinstance(command, Direct):
+        return _directed_agency(command, agencies)
     return None
 
 
 def decide(
-    state: CaseState, command: Command, actor: Actor, now: datetime
+    state: CaseState,
+    command: Command,
+    actor: Actor,
+    now: datetime,
+    agencies: AgencyDirectory | None = None,
 ) -> list[EventData] | Refusal:
-    refusal = check(state, command, actor) or _specific(state, command, actor)
+    """``agencies``: the directory in force, if casework has one (checks a direction)."""
+    refusal = check(state, command, actor) or _specific(state, command, actor, agencies)
     if refusal is not None:
         return refusal
-    return [_event(state, command, actor.user, now)]
+    event = _event(state, command, actor.user, now)
+    landed = evolve(state.lifecycle, event)
+    if isinstance(landed, LifecycleRefusal):
+        return Refusal(landed.code, landed.message)
+    return [event]
 
 
 def _event(state: CaseState, command: Command, by: str, now: datetime) -> EventData:
     rid = state.referral_id
-    if isinstance(command, PlaceHold):
-        return ReferralHeld(
-            referral_id=rid, agency=state.agency, reason=command.reason, held_at=now, by=by
-        )
-    if isinstance(command, LiftHold):
-        return ReferralResumed(referral_id=rid, agency=state.agency, resumed_at=now, by=by)
+    match command:
+        case PlaceHold():
+            return ReferralHeld(
+                referral_id=rid, agency=state.agency, reason=command.reason, held_at=now, by=by
+            )
+        case LiftHold():
+            return ReferralResumed(referral_id=rid, agency=state.agency, resumed_at=now, by=by)
+        case Direct():
+            return ReferralDirected(
+                referral_id=rid,
+                agency=command.agency,
+                reason=command.reason,
+                directed_at=now,
+                by=by,
+            )
+        case CloseEscalation():
+            return EscalationClosed(referral_id=rid, outcome=command.outcome, closed_at=now, by=by)
+        case CancelReferral():
+            return ReferralCancelled(referral_id=rid, reason=command.reason, cancelled_at=now)
     # Every other action is by staff of the agency holding the referral (see check()).
     assert state.agency is not None
     return _staff_event(state, state.agency, command, by, now)

@@ -1,51 +1,52 @@
-"""A referral as casework knows it: a fold of the referral events. Pure.
+"""A referral as casework knows it: the shared lifecycle plus what the agency works with.
+Pure.
 
-``apply(state, envelope)`` is the only way state changes, whether the event came from Kafka
-(routing, intake) or from a staff action here, so a replay of the topic rebuilds the same
-state. Personal data (subject, address) is kept only as the minimised referral carried it.
+``evolve(state, envelope)`` is the only way state changes. Status, agency, area, deadline,
+hold, assignment, first contact, outcome and cancellation come from the shared fold
+(``referral_schemas.lifecycle.evolve``), so casework says what every other service says
+about a referral; an event that fold refuses has no effect here either (the caller records
+it as "no effect"). Beside the lifecycle casework keeps the minimised referral the agency
+works from (subject, address, risk, reasons, visitor-safety markers: the latest the log
+carried) and its counts of the work done. Personal data is kept only as the minimised
+referral carried it.
+
+Casework's state is the fold of the log in log order ("canonical"). Its own decisions that
+have not come back from the log yet ("pending") are laid over it with ``shown`` for
+decisions and displays; they are folded into canonical when they come back, at their log
+position, exactly once.
 """
 
 import uuid
-from collections.abc import Callable
-from datetime import date, datetime
-from enum import StrEnum
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from referral_schemas import Envelope, EventData, ReferralCancelled, ReferralLinked, ReferralOpened
+from referral_schemas import Envelope, EventData, ReferralLinked, ReferralOpened
+from referral_schemas.lifecycle import Lifecycle, Refusal
+from referral_schemas.lifecycle import evolve as evolve_lifecycle
+from referral_schemas.lifecycle_rules import LIFECYCLE_EVENT_TYPES, TERMINAL, ReferralStatus
 from referral_schemas.lifecycle_v1 import (
     ContactAttempted,
     EngagementRecorded,
-    ReferralAccepted,
-    ReferralAssigned,
-    ReferralClosed,
-    ReferralCompleted,
-    ReferralDeclined,
-    ReferralEscalated,
-    ReferralHeld,
     ReferralRerouted,
-    ReferralResumed,
     ReferralRouted,
     SlaBreached,
     VisitAttempted,
     VisitCompleted,
 )
+from referral_schemas.referral_v1 import (
+    CancellationRequested,
+    ReferralAmended,
+    ReferralCancelled,
+)
+from referral_schemas.resolution_v1 import OfferExpired
 
-
-class Status(StrEnum):
-    OPENED = "opened"
-    """Opened by intake, not yet routed to an agency."""
-    AWAITING_ACCEPTANCE = "awaiting_acceptance"
-    DECLINED = "declined"
-    """Declined by the last agency; waiting to be routed again (no agency holds it)."""
-    ESCALATED = "escalated"
-    ACCEPTED = "accepted"
-    COMPLETED = "completed"
-    CLOSED = "closed"
-    CANCELLED = "cancelled"
-
-
-FINISHED = frozenset({Status.CLOSED, Status.CANCELLED})
+Status = ReferralStatus
+"""The shared lifecycle status: casework has no word of its own."""
+FINISHED = TERMINAL
+FOLDED_TYPES = LIFECYCLE_EVENT_TYPES
+"""Every referral event type: each is folded, or recorded as having no effect."""
 
 
 class Subject(BaseModel):
@@ -72,48 +73,99 @@ class CaseState(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    referral_id: uuid.UUID
+    lifecycle: Lifecycle
+    """The shared state: the single source of status, agency, deadline, hold, outcome."""
     correlation_id: uuid.UUID
-    force: str
-    opened_at: datetime
     risk_level: str
     reason_categories: tuple[str, ...]
     visitor_safety: tuple[str, ...]
     subject: Subject
     address: Location
-    status: Status = Status.OPENED
-    agency: str | None = None
-    area: str | None = None
-    due_by: datetime | None = None
     isa_version: str | None = None
-    overdue: bool = False
-    assigned_to: str | None = None
-    held: bool = False
-    hold_reason: str | None = None
+    amended_at: datetime | None = None
+    """When withdrawn intelligence last changed the referral (ReferralAmended)."""
     contact_attempts: int = 0
     visit_attempts: int = 0
     visits_completed: int = 0
-    first_contact_at: datetime | None = None
     engagement: str | None = None
-    outcome: str | None = None
-    cancel_reason: str | None = None
     updated_at: datetime
 
     def change(self, **fields: Any) -> "CaseState":
         return self.model_copy(update=fields)
 
+    # The lifecycle's fields, under the names the API and the store use.
+    @property
+    def referral_id(self) -> uuid.UUID:
+        return self.lifecycle.referral_id
 
-class UnknownReferral(Exception):
-    """An event about a referral whose ReferralOpened was never seen."""
+    @property
+    def force(self) -> str:
+        return self.lifecycle.force
+
+    @property
+    def opened_at(self) -> datetime:
+        return self.lifecycle.opened_at
+
+    @property
+    def status(self) -> ReferralStatus:
+        return self.lifecycle.status
+
+    @property
+    def agency(self) -> str | None:
+        return self.lifecycle.agency
+
+    @property
+    def area(self) -> str | None:
+        return self.lifecycle.area
+
+    @property
+    def due_by(self) -> datetime | None:
+        return self.lifecycle.due_by
+
+    @property
+    def paused_remaining(self) -> timedelta | None:
+        return self.lifecycle.paused_remaining
+
+    @property
+    def held(self) -> bool:
+        return self.lifecycle.held
+
+    @property
+    def hold_reason(self) -> str | None:
+        return self.lifecycle.hold_reason
+
+    @property
+    def assigned_to(self) -> str | None:
+        return self.lifecycle.assigned_to
+
+    @property
+    def first_contact_at(self) -> datetime | None:
+        return self.lifecycle.first_contact_at
+
+    @property
+    def outcome(self) -> str | None:
+        outcome = self.lifecycle.outcome
+        return outcome.value if outcome is not None else None
+
+    @property
+    def cancel_reason(self) -> str | None:
+        reason = self.lifecycle.cancel_reason
+        return reason.value if reason is not None else None
+
+    @property
+    def previous_referral_id(self) -> uuid.UUID | None:
+        return self.lifecycle.previous_referral_id
+
+    @property
+    def ended(self) -> bool:
+        return self.lifecycle.ended
 
 
-def _opened(envelope: Envelope[ReferralOpened]) -> CaseState:
+def _opened(envelope: Envelope[ReferralOpened], lifecycle: Lifecycle) -> CaseState:
     data = envelope.data
     return CaseState(
-        referral_id=data.referral_id,
+        lifecycle=lifecycle,
         correlation_id=envelope.correlationid,
-        force=data.force,
-        opened_at=data.opened_at,
         risk_level=data.risk_level.value,
         reason_categories=tuple(c.value for c in data.reason_categories),
         visitor_safety=tuple(m.value for m in data.visitor_safety),
@@ -130,85 +182,104 @@ def _opened(envelope: Envelope[ReferralOpened]) -> CaseState:
     )
 
 
-def _linked(s: CaseState, e: ReferralLinked) -> CaseState:
-    return s.change(
-        risk_level=e.risk_level.value,
-        reason_categories=tuple(c.value for c in e.reason_categories),
-        visitor_safety=tuple(m.value for m in e.visitor_safety),
+def _amended(state: CaseState, data: ReferralAmended) -> CaseState:
+    """The referral as the intelligence that remains describes it."""
+    return state.change(
+        risk_level=data.risk_level.value,
+        reason_categories=tuple(c.value for c in data.reason_categories),
+        visitor_safety=tuple(m.value for m in data.visitor_safety),
+        subject=Subject(**data.subject.model_dump()),
+        address=Location(
+            line1=data.address.line1,
+            line2=data.address.line2,
+            town=data.address.town,
+            postcode=data.address.postcode,
+            district=data.postcode_district,
+        ),
+        amended_at=data.amended_at,
     )
 
 
-def _routed(s: CaseState, e: ReferralRouted) -> CaseState:
-    return _offered(s, e.agency, e.area, e.due_by, e.isa_version)
+def _work_data(state: CaseState, data: EventData) -> CaseState:
+    """What casework keeps beside the lifecycle: the referral's content and the work done."""
+    match data:
+        case ReferralLinked():
+            return state.change(
+                risk_level=data.risk_level.value,
+                reason_categories=tuple(c.value for c in data.reason_categories),
+                visitor_safety=tuple(m.value for m in data.visitor_safety),
+            )
+        case ReferralAmended():
+            return _amended(state, data)
+        case ReferralRouted() | ReferralRerouted():
+            return state.change(isa_version=data.isa_version)
+        case ContactAttempted():
+            return state.change(contact_attempts=state.contact_attempts + 1)
+        case VisitAttempted():
+            return state.change(visit_attempts=state.visit_attempts + 1)
+        case VisitCompleted():
+            return state.change(visits_completed=state.visits_completed + 1)
+        case EngagementRecorded():
+            return state.change(engagement=data.level.value)
+    return state
 
 
-def _rerouted(s: CaseState, e: ReferralRerouted) -> CaseState:
-    return _offered(s, e.to_agency, e.area, e.due_by, e.isa_version)
-
-
-def _offered(s: CaseState, agency: str, area: str, due_by: datetime, isa: str) -> CaseState:
-    return s.change(
-        status=Status.AWAITING_ACCEPTANCE,
-        agency=agency,
-        area=area,
-        due_by=due_by,
-        isa_version=isa,
-        overdue=False,
-        assigned_to=None,
-    )
-
-
-def _escalated(s: CaseState, e: ReferralEscalated) -> CaseState:
-    return s.change(status=Status.ESCALATED, agency=None, area=e.area or s.area, overdue=False)
-
-
-def _breached(s: CaseState, e: SlaBreached) -> CaseState:
-    late = s.status is Status.AWAITING_ACCEPTANCE and s.agency == e.agency
-    return s.change(overdue=True) if late else s
-
-
-def _contacted(s: CaseState, e: ContactAttempted) -> CaseState:
-    first = s.first_contact_at or e.attempted_at
-    return s.change(contact_attempts=s.contact_attempts + 1, first_contact_at=first)
-
-
-_FOLDS: dict[type[EventData], Callable[[CaseState, Any], CaseState]] = {
-    ReferralLinked: _linked,
-    ReferralRouted: _routed,
-    ReferralRerouted: _rerouted,
-    ReferralEscalated: _escalated,
-    SlaBreached: _breached,
-    ReferralAccepted: lambda s, e: s.change(status=Status.ACCEPTED, overdue=False),
-    ReferralDeclined: lambda s, e: s.change(
-        status=Status.DECLINED, agency=None, assigned_to=None, overdue=False
-    ),
-    ReferralAssigned: lambda s, e: s.change(assigned_to=e.worker),
-    ContactAttempted: _contacted,
-    VisitAttempted: lambda s, e: s.change(visit_attempts=s.visit_attempts + 1),
-    VisitCompleted: lambda s, e: s.change(visits_completed=s.visits_completed + 1),
-    EngagementRecorded: lambda s, e: s.change(engagement=e.level.value),
-    ReferralHeld: lambda s, e: s.change(held=True, hold_reason=e.reason.value),
-    ReferralResumed: lambda s, e: s.change(held=False, hold_reason=None),
-    ReferralCompleted: lambda s, e: s.change(status=Status.COMPLETED, outcome=e.outcome.value),
-    ReferralClosed: lambda s, e: s.change(status=Status.CLOSED, outcome=e.outcome.value),
-    ReferralCancelled: lambda s, e: s.change(
-        status=Status.CANCELLED, cancel_reason=e.reason.value, held=False
-    ),
-}
-
-_TRACKED: tuple[type[EventData], ...] = (ReferralOpened, *_FOLDS)
-FOLDED_TYPES = frozenset(model.EVENT_TYPE for model in _TRACKED)
-
-
-def apply(state: CaseState | None, envelope: Envelope[Any]) -> CaseState | None:
-    """The state after one event. Events casework does not track leave it unchanged;
-    a second ReferralOpened for a known referral is ignored (the first one wins)."""
+def evolve(state: CaseState | None, envelope: Envelope[Any]) -> CaseState | Refusal:
+    """The state after one referral event, or why the event has no effect where it landed
+    (the shared fold's refusal: a late event after the referral ended, an answer for an
+    agency it is not offered to, a stale deadline, an event before ReferralOpened...)."""
     data = envelope.data
+    lifecycle = evolve_lifecycle(state.lifecycle if state is not None else None, data)
+    if isinstance(lifecycle, Refusal):
+        return lifecycle
     if isinstance(data, ReferralOpened):
-        return state if state is not None else _opened(envelope)
-    fold = _FOLDS.get(type(data))
-    if fold is None:
-        return state
-    if state is None:
-        raise UnknownReferral(envelope.type)
-    return fold(state, data).change(updated_at=envelope.time)
+        return _opened(envelope, lifecycle)
+    assert state is not None  # the shared fold refuses anything before ReferralOpened
+    return _work_data(state, data).change(lifecycle=lifecycle, updated_at=envelope.time)
+
+
+def shown(canonical: CaseState, pending: Iterable[Envelope[Any]]) -> CaseState:
+    """The log's state with casework's own decisions not yet seen on the log laid over it
+    (one with no effect there is skipped): what decisions are made against, and what staff
+    see, so two quick actions see each other."""
+    state = canonical
+    for envelope in pending:
+        result = evolve(state, envelope)
+        if not isinstance(result, Refusal):
+            state = result
+    return state
+
+
+def answer(view: CaseState, data: EventData, now: datetime) -> EventData | Refusal | None:
+    """The owner's answer to a proposal on the log, decided against ``view`` (canonical and
+    pending): None if ``data`` proposes nothing; a Refusal when the proposal no longer
+    holds (the referral moved on); otherwise the decision to publish.
+
+    - SlaBreached: the offer expires only if it is still open at that agency with that
+      deadline and not held (the shared fold accepts the breach there).
+    - CancellationRequested: the referral is cancelled (same reason, withdrawn references)
+      unless it has already ended.
+    """
+    decided: EventData
+    match data:
+        case SlaBreached():
+            decided = OfferExpired(
+                referral_id=data.referral_id,
+                agency=data.agency,
+                due_by=data.due_by,
+                expired_at=now,
+            )
+        case CancellationRequested():
+            decided = ReferralCancelled(
+                referral_id=data.referral_id,
+                reason=data.reason,
+                cancelled_at=now,
+                withdrawn_intelligence_refs=list(data.withdrawn_intelligence_refs),
+            )
+        case _:
+            return None
+    proposal = evolve_lifecycle(view.lifecycle, data)
+    if isinstance(proposal, Refusal):
+        return proposal
+    outcome = evolve_lifecycle(proposal, decided)
+    return outcome if isinstance(outcome, Refusal) else decided

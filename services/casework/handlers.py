@@ -1,34 +1,93 @@
-"""casework's consumer of referral.events: fold each event into the referral's state and
-its timeline. Publishes nothing. Events casework itself recorded were claimed in the inbox
-when they were written, so the consumer shell skips them before they get here."""
+"""casework's consumers.
+
+referral.events: every referral event is folded into the referral's state at its log
+position, with the row locked, casework's own included (they leave the pending decisions
+as they come back). An event the shared fold refuses has no effect: it is on the timeline
+with its code and logged as ``event_no_effect``. Proposals get the owner's answer in the
+same transaction, decided against the log's state and the pending decisions: SlaBreached
+becomes OfferExpired while the offer is still open at that agency with that deadline and
+not held; CancellationRequested becomes ReferralCancelled unless the referral has ended.
+
+hub.directory: the agencies of each directory version, to check a coordinator's direction.
+"""
 
 from typing import Any
 
-from referral_schemas import Envelope
+from referral_schemas import Envelope, EventData, make_envelope
+from referral_schemas.directory_v1 import DirectoryPublished
+from referral_schemas.lifecycle import Refusal
+from referral_schemas.topics import REFERRAL_EVENTS
 
 from services.casework import store
-from services.casework.domain import FOLDED_TYPES, UnknownReferral, apply
+from services.casework.domain import CaseState, answer, evolve, shown
 from services.runtime.consumer import HandlerContext
 from services.runtime.db import Connection
 from services.runtime.errors import Rejection
-from services.runtime.outbox import OutgoingMessage
+from services.runtime.logs import get_logger
+from services.runtime.outbox import OutgoingMessage, event_message
+
+log = get_logger()
+SOURCE = "referral-hub/casework"
+ACTOR = "system:casework"
 
 
 async def handle(
     conn: Connection, envelope: Envelope[Any], context: HandlerContext
 ) -> list[OutgoingMessage]:
-    if envelope.type not in FOLDED_TYPES:
-        return []
     referral_id = envelope.data.referral_id
-    state = await store.load(conn, referral_id, lock=True)
-    try:
-        new_state = apply(state, envelope)
-    except UnknownReferral:
-        raise Rejection(
-            "unknown_referral", f"{envelope.type} for a referral casework never saw opened"
-        ) from None
-    if new_state is None or new_state is state:
-        return []
-    await store.save(conn, new_state)
-    await store.add_to_timeline(conn, envelope)
+    stored = await store.load(conn, referral_id, lock=True)
+    result = evolve(stored.state if stored is not None else None, envelope)
+    if stored is None:
+        if isinstance(result, Refusal):
+            raise Rejection(
+                "unknown_referral", f"{envelope.type} for a referral casework never saw opened"
+            )
+        stored = store.Stored(result)
+        result = stored.state
+    no_effect = result.code if isinstance(result, Refusal) else None
+    if no_effect is not None:
+        log.info("event_no_effect", type=envelope.type, code=no_effect)
+    state = stored.state if isinstance(result, Refusal) else result
+    pending = tuple(p for p in stored.pending if p.id != envelope.id)
+    decision = answer(shown(state, pending), envelope.data, context.clock.now())
+    messages: list[OutgoingMessage] = []
+    if isinstance(decision, Refusal):
+        log.info("proposal_has_no_effect", type=envelope.type, code=decision.code)
+    elif decision is not None:
+        decided = _envelope(decision, state, envelope, context)
+        pending = (*pending, decided)
+        messages.append(event_message(REFERRAL_EVENTS, str(referral_id), decided))
+        log.info("owner_decided", decision=decided.type, proposal=envelope.type)
+    await store.save(conn, state, pending)
+    await store.add_to_timeline(conn, envelope, no_effect)
+    return messages
+
+
+def _envelope(
+    data: EventData, state: CaseState, cause: Envelope[Any], context: HandlerContext
+) -> Envelope[Any]:
+    return make_envelope(
+        data,
+        id=context.ids.new(f"{state.referral_id}/{data.EVENT_TYPE}"),
+        source=SOURCE,
+        time=context.clock.now(),
+        subject=str(state.referral_id),
+        correlation_id=state.correlation_id,
+        causation_id=cause.id,
+        actor=ACTOR,
+    )
+
+
+async def on_directory(
+    conn: Connection, envelope: Envelope[Any], context: HandlerContext
+) -> list[OutgoingMessage]:
+    directory = envelope.data
+    if not isinstance(directory, DirectoryPublished):
+        raise Rejection("unexpected_event_type", f"{envelope.type} does not belong on this topic")
+    agencies = [
+        {"code": a.code, "name": a.name, "active": a.active, "areas": list(a.areas)}
+        for a in directory.agencies
+    ]
+    if await store.save_directory(conn, directory.version, agencies, context.clock.now()):
+        log.info("directory_received", version=directory.version)
     return []

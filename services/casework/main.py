@@ -3,10 +3,10 @@
 import asyncio
 from pathlib import Path
 
-from referral_schemas.topics import REFERRAL_EVENTS
+from referral_schemas.topics import DIRECTORY, REFERRAL_EVENTS
 
 from services.casework.domain import FOLDED_TYPES
-from services.casework.handlers import handle
+from services.casework.handlers import handle, on_directory
 from services.casework.http import http_task
 from services.casework.settings import CaseworkSettings
 from services.runtime.app import ServiceSpec, Subscription, run_service
@@ -20,7 +20,10 @@ def build(settings: CaseworkSettings) -> ServiceSpec:
         name="casework",
         settings=settings,
         migrations=Path(__file__).with_name("migrations"),
-        subscriptions=[Subscription(REFERRAL_EVENTS, handle, event_types=FOLDED_TYPES)],
+        subscriptions=[
+            Subscription(REFERRAL_EVENTS, handle, event_types=FOLDED_TYPES),
+            Subscription(DIRECTORY, on_directory, event_types=frozenset({"DirectoryPublished"})),
+        ],
         clock=clock,
         background=[http_task(settings.http_host, settings.http_port, verifier, clock)],
     )

@@ -1,9 +1,12 @@
 """The staff API's work, each in ONE transaction: actions become events through the outbox
 with the state change they cause; every detail read is recorded as a consultation.
 
-An action's events are claimed in the inbox of casework's own consumer as they are
-written, so when they come back from Kafka the consumer skips them instead of folding them
-a second time.
+Every action is decided with the referral's row locked, against the log's state with
+casework's own decisions not yet read back laid over it (``store.Stored.shown``): two quick
+actions see each other, and no decision of casework's consumer (an offer expiring, a
+cancellation) can slip in between. An action's events join the referral's pending
+decisions; casework's consumer folds them into the log's state when they come back from
+the log, at their log position, exactly once.
 """
 
 import uuid
@@ -20,20 +23,20 @@ from services.casework.decisions import (
     POLICE,
     STAFF,
     Actor,
+    AgencyDirectory,
     Command,
+    Direct,
     Refusal,
     RefusalKind,
     can_see,
     decide,
 )
-from services.casework.domain import CaseState, Status, apply
+from services.casework.domain import Status, shown
 from services.casework.views import ActionResult, QueuePage, ReferralDetail, detail, queue_item
 from services.runtime.clock import CausalIds, Clock
 from services.runtime.db import Connection
-from services.runtime.inbox import claim
 from services.runtime.outbox import enqueue, event_message
 
-CONSUMER = "casework/referral.events"
 SOURCE = "referral-hub/casework"
 DETAIL_VIA = "casework-api GET /referrals/{referral_id}"
 
@@ -76,33 +79,42 @@ async def perform(pool: "asyncpg.Pool[Any]", request: ActionRequest, clock: Cloc
     user = request.actor.user
     async with pool.acquire() as conn, conn.transaction():
         if request.key is not None:
-            stored = await store.lock_idempotency_key(conn, user, request.key)
-            if stored is not None:
-                if stored.fingerprint != request.fingerprint:
+            answered = await store.lock_idempotency_key(conn, user, request.key)
+            if answered is not None:
+                if answered.fingerprint != request.fingerprint:
                     raise Refused(KEY_REUSED)
-                return Response(stored.status_code, stored.body)
-        state = await store.load(conn, request.referral_id, lock=True)
-        if state is None:
+                return Response(answered.status_code, answered.body)
+        stored = await store.load(conn, request.referral_id, lock=True)
+        if stored is None:
             raise Refused(NOT_FOUND)
-        decision = decide(state, request.command, request.actor, clock.now())
+        agencies = await _directory(conn) if isinstance(request.command, Direct) else None
+        decision = decide(stored.shown, request.command, request.actor, clock.now(), agencies)
         if isinstance(decision, Refusal):
             raise Refused(decision)
-        response = await _record(conn, state, decision, request, clock)
+        response = await _record(conn, stored, decision, request, clock)
         if request.key is not None:
             saved = store.StoredResponse(request.fingerprint, response.status_code, response.body)
             await store.store_response(conn, user, request.key, saved)
         return response
 
 
+async def _directory(conn: Connection) -> AgencyDirectory | None:
+    agencies = await store.directory_agencies(conn)
+    if agencies is None:
+        return None
+    return {str(a["code"]): bool(a["active"]) for a in agencies}
+
+
 async def _record(
     conn: Connection,
-    state: CaseState,
+    stored: store.Stored,
     events: list[EventData],
     request: ActionRequest,
     clock: Clock,
 ) -> Response:
     ids = CausalIds("casework-api", request.cause)
-    referral_id = str(state.referral_id)
+    view = stored.shown
+    referral_id = str(view.referral_id)
     envelopes = [
         make_envelope(
             data,
@@ -110,26 +122,18 @@ async def _record(
             source=SOURCE,
             time=clock.now(),
             subject=referral_id,
-            correlation_id=state.correlation_id,
+            correlation_id=view.correlation_id,
             causation_id=None,
             actor=f"user:{request.actor.user}",
             agency=request.actor.agency,
         )
         for index, data in enumerate(events)
     ]
-    new_state: CaseState | None = state
-    for envelope in envelopes:
-        if not await claim(conn, CONSUMER, envelope.id):
-            raise RuntimeError("an event id of this action was already recorded")
-        new_state = apply(new_state, envelope)
-    assert new_state is not None
-    await store.save(conn, new_state)
-    for envelope in envelopes:
-        await store.add_to_timeline(conn, envelope)
+    await store.save(conn, stored.state, (*stored.pending, *envelopes))
     await enqueue(conn, [event_message(REFERRAL_EVENTS, referral_id, e) for e in envelopes])
     result = ActionResult(
-        referral_id=state.referral_id,
-        status=new_state.status,
+        referral_id=view.referral_id,
+        status=shown(view, envelopes).status,
         events=[e.type for e in envelopes],
         event_ids=[e.id for e in envelopes],
     )
@@ -145,8 +149,11 @@ async def consult(
 ) -> ReferralDetail:
     """The referral's detail, recording the read as ReferralConsulted (hub.access)."""
     async with pool.acquire() as conn, conn.transaction():
-        state = await store.load(conn, referral_id, lock=False)
-        if state is None or not can_see(state, actor):
+        stored = await store.load(conn, referral_id, lock=False)
+        if stored is None:
+            raise Refused(NOT_FOUND)
+        state = stored.shown
+        if not can_see(state, actor):
             raise Refused(NOT_FOUND)
         timeline = await store.timeline(conn, referral_id)
         now = clock.now()
@@ -171,7 +178,7 @@ async def consult(
             agency=actor.agency,
         )
         await enqueue(conn, [event_message(ACCESS_EVENTS, str(referral_id), envelope)])
-        return detail(state, timeline, now)
+        return detail(state, timeline, stored.pending, now)
 
 
 def _purpose(actor: Actor) -> ConsultationPurpose:

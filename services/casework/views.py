@@ -5,11 +5,12 @@ and consultations happen only on the detail page, where each one is recorded.
 """
 
 import uuid
-from datetime import date, datetime
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from referral_schemas import EventData
+from referral_schemas import Envelope, EventData
 
 from services.casework.domain import CaseState, Status
 
@@ -33,6 +34,7 @@ _SUMMARY_FIELDS = frozenset(
         "reason_categories",
         "link_basis",
         "visitor_safety",
+        "withdrawal_reason",
         "by",
     }
 )
@@ -44,9 +46,11 @@ def timeline_summary(data: EventData) -> dict[str, Any]:
 
 
 def is_overdue(state: CaseState, now: datetime) -> bool:
-    """Flagged by an SlaBreached event, or visibly past the acceptance deadline already."""
+    """Past the running acceptance deadline and not yet answered. A held referral's
+    deadline is paused (no due_by), so it is never overdue; once casework has decided the
+    offer expired (OfferExpired), it is no longer awaiting that agency."""
     waiting = state.status is Status.AWAITING_ACCEPTANCE
-    return state.overdue or (waiting and state.due_by is not None and state.due_by < now)
+    return waiting and state.due_by is not None and state.due_by < now
 
 
 class QueueItem(BaseModel):
@@ -64,10 +68,19 @@ class QueueItem(BaseModel):
     area: str | None
     postcode_district: str
     opened_at: datetime
-    due_by: datetime | None = Field(description="Acceptance deadline set by routing.")
+    due_by: datetime | None = Field(
+        description="Acceptance deadline set by routing; null while a police hold pauses it."
+    )
+    paused_remaining: timedelta | None = Field(
+        description="Time left on the acceptance deadline while a police hold pauses it "
+        "(ISO 8601 duration); a new deadline runs from when the hold is lifted."
+    )
     overdue: bool
     held: bool = Field(description="On a police hold: do not approach.")
     hold_reason: str | None
+    escalation_reason: str | None = Field(
+        description="Why routing escalated it to the police coordinator, while escalated."
+    )
     assigned_to: str | None
     outcome: str | None
     cancel_reason: str | None = Field(description="Why it was cancelled, when it was.")
@@ -101,6 +114,15 @@ class TimelineEntry(BaseModel):
     actor: str
     agency: str | None
     summary: dict[str, Any]
+    no_effect: str | None = Field(
+        default=None,
+        description="Set when the event had no effect where it landed on the log (e.g. a "
+        "late routing after the referral was cancelled): the reason's code.",
+    )
+    pending: bool = Field(
+        default=False,
+        description="Recorded here and published, not yet read back from the event log.",
+    )
 
 
 class ReferralDetail(QueueItem):
@@ -109,6 +131,16 @@ class ReferralDetail(QueueItem):
     isa_version: str | None
     subject: SubjectView
     address: AddressView
+    amended_at: datetime | None = Field(
+        description="When withdrawn intelligence last changed the referral (subject, address, "
+        "risk, reasons, visitor-safety markers are as the remaining intelligence says)."
+    )
+    previous_referral_id: uuid.UUID | None = Field(
+        description="The ended referral about the same person or address this one follows."
+    )
+    directed_to: str | None = Field(
+        description="The agency a police coordinator directed it to, until routing offers it."
+    )
     contact_attempts: int
     visit_attempts: int
     visits_completed: int
@@ -139,16 +171,37 @@ def queue_item(state: CaseState, now: datetime) -> QueueItem:
         postcode_district=state.address.district,
         opened_at=state.opened_at,
         due_by=state.due_by,
+        paused_remaining=state.paused_remaining,
         overdue=is_overdue(state, now),
         held=state.held,
         hold_reason=state.hold_reason,
+        escalation_reason=state.lifecycle.escalation_reason,
         assigned_to=state.assigned_to,
         outcome=state.outcome,
         cancel_reason=state.cancel_reason,
     )
 
 
-def detail(state: CaseState, timeline: list[dict[str, Any]], now: datetime) -> ReferralDetail:
+def pending_entry(envelope: Envelope[Any]) -> TimelineEntry:
+    return TimelineEntry(
+        event_id=envelope.id,
+        type=envelope.type,
+        at=envelope.time,
+        actor=envelope.actor,
+        agency=envelope.agency,
+        summary=timeline_summary(envelope.data),
+        pending=True,
+    )
+
+
+def detail(
+    state: CaseState,
+    timeline: list[dict[str, Any]],
+    pending: Iterable[Envelope[Any]],
+    now: datetime,
+) -> ReferralDetail:
+    """``timeline``: the stored entries in log order; ``pending``: casework's own events
+    not yet read back from the log, shown after them."""
     address = state.address
     return ReferralDetail(
         **queue_item(state, now).model_dump(),
@@ -157,10 +210,16 @@ def detail(state: CaseState, timeline: list[dict[str, Any]], now: datetime) -> R
         address=AddressView(
             line1=address.line1, line2=address.line2, town=address.town, postcode=address.postcode
         ),
+        amended_at=state.amended_at,
+        previous_referral_id=state.previous_referral_id,
+        directed_to=state.lifecycle.directed_to,
         contact_attempts=state.contact_attempts,
         visit_attempts=state.visit_attempts,
         visits_completed=state.visits_completed,
         first_contact_at=state.first_contact_at,
         engagement=state.engagement,
-        timeline=[TimelineEntry(**entry) for entry in timeline],
+        timeline=[
+            *(TimelineEntry(**entry) for entry in timeline),
+            *(pending_entry(e) for e in pending),
+        ],
     )

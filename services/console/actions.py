@@ -19,10 +19,13 @@ from referral_schemas.lifecycle_v1 import (
     Outcome,
     VisitResult,
 )
+from referral_schemas.referral_v1 import CancellationReason
+from referral_schemas.resolution_v1 import DirectionReason
 
 STAFF = frozenset({"support_worker", "agency_lead"})
 POLICE = frozenset({"police_coordinator"})
-OPEN = frozenset({"opened", "awaiting_acceptance", "declined", "escalated", "accepted"})
+BEFORE_ACCEPTANCE = frozenset({"opened", "awaiting_acceptance", "rerouting", "escalated"})
+OPEN = BEFORE_ACCEPTANCE | {"accepted", "completed"}
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,9 @@ class Field:
     """Codes to choose from; empty for a text field."""
     missing: str
     """What to say when it is left empty."""
+    from_agencies: bool = False
+    """Chosen from the directory's active agencies (casework's list), when it has one;
+    typed as a code otherwise. casework checks the code either way."""
 
 
 @dataclass(frozen=True)
@@ -173,6 +179,49 @@ ACTIONS: tuple[ActionSpec, ...] = (
         OPEN,
         method="DELETE",
         when_held=True,
+    ),
+    # The coordinator's resolutions of a referral no agency has accepted (an escalation).
+    ActionSpec(
+        "direct",
+        "Direct to an agency",
+        "Direct referral",
+        "Referral directed: it will be offered to that agency.",
+        "direct",
+        POLICE,
+        BEFORE_ACCEPTANCE,
+        (
+            Field("agency", "Agency", (), "Choose the agency to offer it to.", from_agencies=True),
+            _choice(
+                "reason", "Why this agency", DirectionReason, "Choose why you direct it there."
+            ),
+        ),
+    ),
+    ActionSpec(
+        "close-escalation",
+        "Close with an outcome",
+        "Close referral",
+        "Referral closed; the outcome is reported to your force.",
+        "close-escalation",
+        POLICE,
+        BEFORE_ACCEPTANCE,
+        (_choice("outcome", "Outcome", Outcome, "Choose the outcome."),),
+    ),
+    ActionSpec(
+        "cancel",
+        "Cancel the referral",
+        "Cancel referral",
+        "Referral cancelled.",
+        "cancel",
+        POLICE,
+        BEFORE_ACCEPTANCE,
+        (
+            _choice(
+                "reason",
+                "Reason for cancelling",
+                CancellationReason,
+                "Choose a reason for cancelling.",
+            ),
+        ),
     ),
 )
 

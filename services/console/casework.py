@@ -5,7 +5,7 @@ two services share only the HTTP contract, never code.
 """
 
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -28,9 +28,11 @@ class QueueItem(_Model):
     postcode_district: str
     opened_at: datetime
     due_by: datetime | None
+    paused_remaining: timedelta | None = None
     overdue: bool
     held: bool
     hold_reason: str | None
+    escalation_reason: str | None = None
     assigned_to: str | None
     outcome: str | None
     cancel_reason: str | None = None
@@ -64,18 +66,31 @@ class TimelineEntry(_Model):
     actor: str
     agency: str | None
     summary: dict[str, Any]
+    no_effect: str | None = None
+    """The code of why the event had no effect where it landed, if it had none."""
+    pending: bool = False
+    """Recorded by casework, not yet read back from the event log."""
 
 
 class Referral(QueueItem):
     isa_version: str | None
     subject: Subject
     address: Address
+    amended_at: datetime | None = None
+    previous_referral_id: uuid.UUID | None = None
+    directed_to: str | None = None
     contact_attempts: int
     visit_attempts: int
     visits_completed: int
     first_contact_at: datetime | None
     engagement: str | None
     timeline: list[TimelineEntry]
+
+
+class Agency(_Model):
+    code: str
+    name: str
+    active: bool
 
 
 class UpstreamError(Exception):
@@ -116,6 +131,13 @@ class CaseworkClient:
     async def referral(self, token: str, referral_id: uuid.UUID) -> Referral:
         response = await self._call("GET", f"/referrals/{referral_id}", token)
         return Referral.model_validate(response.json())
+
+    async def agencies(self, token: str) -> list[Agency]:
+        """The active agencies of the directory in force, as casework knows it; none if
+        casework has not received a directory (a coordinator then types the code)."""
+        response = await self._call("GET", "/agencies", token)
+        listed = [Agency.model_validate(a) for a in response.json().get("agencies", [])]
+        return [a for a in listed if a.active]
 
     async def act(
         self,

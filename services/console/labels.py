@@ -1,6 +1,6 @@
 """Words for the codes the services use, and dates as people in the UK read them. Pure."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 UK = ZoneInfo("Europe/London")
@@ -9,7 +9,7 @@ _WORDS = {
     # statuses
     "opened": "Opened, not yet routed",
     "awaiting_acceptance": "Awaiting acceptance",
-    "declined": "Declined, being rerouted",
+    "rerouting": "Being offered to another agency",
     "escalated": "Escalated to police",
     "accepted": "Accepted",
     "completed": "Completed",
@@ -44,7 +44,12 @@ _WORDS = {
     "ReferralRouted": "Routed to agency",
     "ReferralRerouted": "Rerouted",
     "ReferralEscalated": "Escalated to police",
-    "SlaBreached": "Acceptance deadline missed",
+    "SlaBreached": "Acceptance deadline reached",
+    "OfferExpired": "Offer expired: deadline missed",
+    "ReferralDirected": "Directed to an agency by police",
+    "EscalationClosed": "Closed by police",
+    "ReferralAmended": "Amended: intelligence withdrawn",
+    "CancellationRequested": "Cancellation requested",
     "ReferralAccepted": "Accepted",
     "ReferralDeclined": "Declined",
     "ReferralAssigned": "Assigned",
@@ -69,6 +74,18 @@ _WORDS = {
     "reason_categories": "Reasons",
     "visitor_safety": "Safety markers",
     "link_basis": "Linked by",
+    "withdrawal_reason": "Withdrawn because",
+    # why an event had no effect where it landed
+    "referral_cancelled": "the referral was already cancelled",
+    "referral_closed": "the referral was already closed",
+    "wrong_status": "not possible at that stage",
+    "wrong_agency": "the referral was not with that agency",
+    "stale_deadline": "that deadline was no longer running",
+    "referral_held": "the referral was on a police hold",
+    "already_held": "the referral was already on hold",
+    "not_held": "the referral was not on hold",
+    "already_opened": "the referral was already open",
+    "not_directed_agency": "police directed it to another agency",
 }
 
 
@@ -80,6 +97,13 @@ def word(code: object) -> str:
     if text in _WORDS:
         return _WORDS[text]
     return text.replace("_", " ").replace("-", " ").capitalize()
+
+
+def duration(value: timedelta | None) -> str:
+    """'8 hours', '2 days': a span of time such as what is left on a paused deadline."""
+    if value is None:
+        return "—"
+    return relative(datetime.min + value, datetime.min).removeprefix("in ")
 
 
 def when(value: datetime | None) -> str:

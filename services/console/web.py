@@ -37,6 +37,7 @@ TEMPLATES.env.filters.update(
     party=labels.party,
     day=labels.day,
     short_id=labels.short_id,
+    duration=labels.duration,
 )
 TEMPLATES.env.globals.update(relative=labels.relative, summary_value=labels.summary_value)
 

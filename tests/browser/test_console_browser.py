@@ -1,7 +1,8 @@
 """The console in a real browser against the whole running system: a support worker works a
-new referral to its outcome, the police coordinator sees the outcome, other agencies cannot
-reach it, forms without the CSRF token are refused, signed-out users go to sign-in, and
-axe-core finds no serious or critical accessibility problem on the pages."""
+new referral to its outcome, the police coordinator sees the outcome and cancels a referral
+no agency has accepted, other agencies cannot reach it, forms without the CSRF token are
+refused, signed-out users go to sign-in, and axe-core finds no serious or critical
+accessibility problem on the pages."""
 
 import asyncio
 import re
@@ -160,6 +161,28 @@ async def _auditor_finds_it_by_period_and_downloads_a_verifiable_export(
     period = await info.value
     period_data = await asyncio.to_thread(Path(await period.path()).read_bytes)
     assert verify_file(period_data).ok
+
+
+async def test_a_coordinator_cancels_a_referral_no_agency_has_accepted(
+    page: Page, bootstrap: str, system: RunningSystem
+) -> None:
+    await directory_in_force(bootstrap, agencies=barrow_only_twc())
+    rid = await open_referral(bootstrap)
+    base = system.console_url
+    await sign_in(page, base, POLICE)
+    await find_in_list(page, f"{base}/police?status=awaiting_acceptance", rid)
+    await page.locator(f'a[href="/referrals/{rid}"]').click()
+    await expect(page.get_by_role("button", name="Direct referral")).to_be_visible()
+    await expect(page.get_by_role("button", name="Close referral")).to_be_visible()
+    await assert_accessible(page)
+    cancel = page.locator("#action-cancel")
+    await cancel.get_by_label("Reason for cancelling").select_option("no_longer_required")
+    await cancel.get_by_role("button", name="Cancel referral").click()
+    await expect(page.get_by_role("status")).to_have_text("Referral cancelled.")
+    await expect(page.locator("h1")).to_contain_text("Cancelled")
+    await expect(page.get_by_role("button", name="Direct referral")).to_have_count(0)
+    await assert_accessible(page)
+    await sign_out(page)
 
 
 async def test_a_worker_of_another_agency_cannot_reach_the_referral_by_url(

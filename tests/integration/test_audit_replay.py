@@ -205,7 +205,8 @@ async def test_casework_states_written_with_casework_store_digest_alike(
         assert live_overall == rebuilt_overall
         conn = await rebuilt.connect()
         try:
-            changed = states[0].model_copy(update={"held": not states[0].held})
+            held = dataclasses.replace(states[0].lifecycle, held=not states[0].held)
+            changed = states[0].model_copy(update={"lifecycle": held})
             await write_casework(conn, [changed])
         finally:
             await conn.close()

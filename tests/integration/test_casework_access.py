@@ -26,6 +26,13 @@ ENDPOINTS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "lift": ("DELETE", "/holds", None),
     "complete": ("POST", "/complete", {"outcome": "signposted"}),
     "close": ("POST", "/close", None),
+    "direct": (
+        "POST",
+        "/direct",
+        {"agency": "twc-carlisle", "reason": "capacity_agreed_with_agency"},
+    ),
+    "close_escalation": ("POST", "/close-escalation", {"outcome": "safeguarding_escalated"}),
+    "cancel": ("POST", "/cancel", {"reason": "no_longer_required"}),
 }
 ROLES: dict[str, dict[str, Any]] = {
     "support_worker": {"user": "worker-1", "agency": AGENCY},
@@ -40,8 +47,18 @@ STAFF_ON_OWN = {
     "decline": 200,
     "hold": 403,
     "lift": 403,
+    "direct": 403,
+    "close_escalation": 403,
+    "cancel": 403,
 }
-POLICE_ON_OWN = {"detail": 200, "hold": 200, "lift": 409}
+POLICE_ON_OWN = {
+    "detail": 200,
+    "hold": 200,
+    "lift": 409,
+    "direct": 200,
+    "close_escalation": 200,
+    "cancel": 200,
+}
 
 
 def expected_on_own(role: str, endpoint: str) -> int:

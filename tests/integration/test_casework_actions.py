@@ -31,6 +31,9 @@ async def test_a_referral_worked_from_acceptance_to_closure(casework: Casework) 
         response = await casework.act(rid, action, body)
         assert response.status_code == 200, response.text
         assert response.json()["status"] == status
+        if action == "contact-attempts":
+            first = (await casework.shown_state(rid))["lifecycle"]["first_contact_at"]
+            assert first is None, "an unanswered call is an attempt, not contact"
     events = await casework.outbox(rid)
     assert [e["type"] for e in events] == [
         "ReferralAccepted",
@@ -52,20 +55,31 @@ async def test_a_referral_worked_from_acceptance_to_closure(casework: Casework) 
         assert event["correlationid"] == str(rid)  # the referral's chain, from intake on
         assert event["data"]["by"] == "worker-1"
     assert events[-1]["data"]["outcome"] == "engaged_with_support"
-    state = await casework.stored_state(rid)
-    assert (state["contact_attempts"], state["visits_completed"]) == (1, 1)
+    shown = await casework.shown_state(rid)
+    assert (shown["contact_attempts"], shown["visits_completed"]) == (1, 1)
+    assert shown["lifecycle"]["first_contact_at"] == "2025-03-14T10:30:00Z", "the visit"
+    assert shown["lifecycle"]["status"] == "closed"
 
 
-async def test_our_own_events_coming_back_from_kafka_are_not_folded_twice(
+async def test_our_own_events_are_folded_once_when_they_come_back_from_the_log(
     casework: Casework,
 ) -> None:
     rid = await casework.accepted_referral()
     await casework.act(rid, "contact-attempts", {"method": "phone", "result": "no_answer"})
     before = await casework.stored_state(rid)
+    assert before["lifecycle"]["status"] == "awaiting_acceptance", "the log's state alone"
+    assert before["contact_attempts"] == 0
+    assert await casework.pending(rid) == ["ReferralAccepted", "ContactAttempted"]
+    assert (await casework.shown_state(rid))["contact_attempts"] == 1
+
+    assert await casework.echo(rid) == ["ReferralAccepted", "ContactAttempted"]
+    folded = await casework.stored_state(rid)
+    assert (folded["lifecycle"]["status"], folded["contact_attempts"]) == ("accepted", 1)
+    assert await casework.pending(rid) == []
+    assert await casework.shown_state(rid) == folded
     for event in await casework.outbox(rid):
         assert await casework.deliver(str(rid), event["raw"]) is Outcome.DUPLICATE
-    assert await casework.stored_state(rid) == before
-    assert before["contact_attempts"] == 1
+    assert await casework.stored_state(rid) == folded
 
 
 async def test_a_police_hold_stops_work_until_lifted(casework: Casework) -> None:
@@ -78,8 +92,17 @@ async def test_a_police_hold_stops_work_until_lifted(casework: Casework) -> None
         **POLICE,
     )
     assert held.status_code == 200
-    refused = await casework.act(rid, "complete", {"outcome": "signposted"})
-    assert (refused.status_code, refused.json()["error"]) == (409, "referral_held")
+    snapshot = await casework.snapshot(rid)
+    for action, body in [
+        ("complete", {"outcome": "signposted"}),
+        ("engagement", {"level": "engaged"}),
+        ("assign", {"worker": "worker-1"}),
+        ("contact-attempts", {"method": "phone", "result": "no_answer"}),
+        ("visits", None),
+    ]:
+        refused = await casework.act(rid, action, body)
+        assert (refused.status_code, refused.json()["error"]) == (409, "referral_held"), action
+    assert await casework.snapshot(rid) == snapshot
     lifted = await casework.act(rid, "holds", method="DELETE", role="police_coordinator", **POLICE)
     assert lifted.status_code == 200
     assert (await casework.act(rid, "complete", {"outcome": "signposted"})).status_code == 200

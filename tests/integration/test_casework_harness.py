@@ -19,9 +19,9 @@ import pytest
 from referral_schemas import Envelope, RiskLevel, serialize_event
 from referral_schemas.topics import REFERRAL_EVENTS
 
+from services.casework import store
 from services.casework.api.app import create_app
 from services.casework.handlers import handle
-from services.casework.usecases import CONSUMER
 from services.runtime.auth import AUDIENCE, LOCAL_ISSUER, TokenVerifier, ensure_signing_keys
 from services.runtime.auth import mint_token as sign
 from services.runtime.consumer import MessageProcessor, Outcome, RetryPolicy
@@ -31,6 +31,8 @@ from services.runtime.migrations import migrate_service
 from tests.unit.test_casework_helpers import AGENCY, NOW, opened, routed
 
 MIGRATIONS = Path(__file__).parents[2] / "services" / "casework" / "migrations"
+CONSUMER = "casework/referral.events"
+"""The name the runtime gives casework's consumer of referral.events (service/topic)."""
 
 
 @dataclass
@@ -74,6 +76,7 @@ class Casework:
     clock: FixedClock
     private_key: str
     offset: int = field(default=0)
+    echoed: set[str] = field(default_factory=set)
 
     def headers(
         self,
@@ -103,6 +106,18 @@ class Casework:
         for envelope in envelopes:
             outcome = await self.deliver(envelope.subject, serialize_event(envelope))
             assert outcome is Outcome.HANDLED
+
+    async def echo(self, referral_id: uuid.UUID) -> list[str]:
+        """casework's own events for the referral, from its outbox, read back as the log
+        would deliver them (each once, in the order written); their types."""
+        types = []
+        for message in await self.outbox(referral_id):
+            if message["id"] in self.echoed:
+                continue
+            self.echoed.add(message["id"])
+            assert await self.deliver(message["key"], message["raw"]) is Outcome.HANDLED
+            types.append(message["type"])
+        return types
 
     async def deliver(self, key: str, value: bytes) -> Outcome:
         """One record as casework's consumer would receive it from referral.events."""
@@ -163,14 +178,41 @@ class Casework:
         return [m for m in found if m["key"] == str(referral_id)]
 
     async def stored_state(self, referral_id: uuid.UUID) -> Any:
+        """The log's fold alone, as stored (what an audit replay rebuilds)."""
         return await self.pool.fetchval(
             "SELECT state FROM referrals WHERE referral_id = $1", referral_id
         )
 
-    async def snapshot(self, referral_id: uuid.UUID) -> tuple[Any, list[dict[str, Any]], int]:
-        """Everything an action could change: state, outbox, stored idempotent answers."""
+    async def shown_state(self, referral_id: uuid.UUID) -> Any:
+        """The log's fold with casework's own pending decisions laid over it."""
+        async with self.pool.acquire() as conn:
+            stored = await store.load(conn, referral_id, lock=False)
+        assert stored is not None
+        return stored.shown.model_dump(mode="json")
+
+    async def pending(self, referral_id: uuid.UUID) -> list[str]:
+        """Types of casework's decisions not yet read back from the log."""
+        rows = await self.pool.fetchval(
+            "SELECT pending FROM referrals WHERE referral_id = $1", referral_id
+        )
+        return [p["type"] for p in rows]
+
+    async def timeline(self, referral_id: uuid.UUID) -> list[tuple[str, str | None]]:
+        """(type, no-effect code) of each event folded, in log order."""
+        rows = await self.pool.fetch(
+            "SELECT type, no_effect FROM timeline WHERE referral_id = $1 ORDER BY seq",
+            referral_id,
+        )
+        return [(r["type"], r["no_effect"]) for r in rows]
+
+    async def snapshot(self, referral_id: uuid.UUID) -> tuple[Any, Any, list[dict[str, Any]], int]:
+        """Everything an action could change: state, pending decisions, outbox, stored
+        idempotent answers."""
         answers = await self.pool.fetchval("SELECT count(*) FROM idempotency")
-        return await self.stored_state(referral_id), await self.outbox(), answers
+        pending = await self.pool.fetchval(
+            "SELECT pending FROM referrals WHERE referral_id = $1", referral_id
+        )
+        return await self.stored_state(referral_id), pending, await self.outbox(), answers
 
 
 @pytest.fixture

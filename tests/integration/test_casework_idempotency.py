@@ -32,7 +32,7 @@ async def test_concurrent_requests_with_one_key_have_one_effect(casework: Casewo
     )
     assert {a.status_code for a in answers} == {200}
     assert all(a.json() == answers[0].json() for a in answers)
-    assert (await casework.stored_state(rid))["contact_attempts"] == 1
+    assert (await casework.shown_state(rid))["contact_attempts"] == 1
 
 
 async def test_a_key_reused_for_a_different_request_is_refused(casework: Casework) -> None:
@@ -60,7 +60,7 @@ async def test_keys_belong_to_their_user(casework: Casework) -> None:
         user="lead-1",
         agency=AGENCY,
     )
-    assert (await casework.stored_state(rid))["contact_attempts"] == 2
+    assert (await casework.shown_state(rid))["contact_attempts"] == 2
 
 
 async def test_without_a_key_a_repeat_is_judged_afresh(casework: Casework) -> None:

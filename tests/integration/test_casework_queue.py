@@ -95,13 +95,12 @@ async def test_filters_by_status_area_and_overdue(casework: Casework) -> None:
 
     assert ids(await queue(casework, agency, status="accepted")) == [str(accepted)]
     assert ids(await queue(casework, agency, area="kendal")) == [str(kendal)]
-    # Overdue: flagged by an SlaBreached event, or already past its deadline on the clock.
-    assert set(ids(await queue(casework, agency, overdue=True))) == {
-        str(breached_one),
-        str(past_due),
-    }
+    # Overdue: past its running deadline on the clock. A breach casework answered with
+    # OfferExpired took the offer away from the agency: it is in none of its lists.
+    assert ids(await queue(casework, agency, overdue=True)) == [str(past_due)]
     not_overdue = set(ids(await queue(casework, agency, overdue=False)))
     assert not_overdue == {str(waiting), str(kendal), str(accepted)}
+    assert str(breached_one) not in ids(await queue(casework, agency))
     bad = await casework.client.get("/referrals", params={"status": "lost"}, headers=headers)
     assert bad.status_code == 422
 
@@ -151,6 +150,8 @@ async def test_detail_shows_the_minimised_referral_and_its_timeline(casework: Ca
     assert types == ["ReferralOpened", "ReferralRouted", "ReferralAccepted"]
     accepted = body["timeline"][-1]
     assert (accepted["actor"], accepted["summary"]["by"]) == ("user:worker-1", "worker-1")
+    assert accepted["pending"] is True, "not yet read back from the log"
+    assert body["status"] == "accepted"
     opened_entry = body["timeline"][0]["summary"]
     assert set(opened_entry) == {"risk_level", "reason_categories", "visitor_safety"}
 
@@ -188,8 +189,14 @@ async def test_refused_reads_are_not_recorded_as_consultations(casework: Casewor
 
 async def test_openapi_and_docs_are_served(casework: Casework) -> None:
     spec = (await casework.client.get("/openapi.json")).json()
-    assert {"/referrals", "/referrals/{referral_id}", "/referrals/{referral_id}/holds"} <= set(
-        spec["paths"]
-    )
+    assert {
+        "/referrals",
+        "/referrals/{referral_id}",
+        "/referrals/{referral_id}/holds",
+        "/referrals/{referral_id}/direct",
+        "/referrals/{referral_id}/close-escalation",
+        "/referrals/{referral_id}/cancel",
+        "/agencies",
+    } <= set(spec["paths"])
     assert "delete" in spec["paths"]["/referrals/{referral_id}/holds"]
     assert (await casework.client.get("/docs")).status_code == 200

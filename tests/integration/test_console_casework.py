@@ -14,10 +14,13 @@ from services.console.demo import DemoUser
 from services.console.session_store import PgSessionStore
 from tests.integration.test_casework_harness import Casework, casework, casework_pool, signing_keys
 from tests.support.console_sessions import console_pool, pg_sessions
+from tests.unit.test_casework_helpers import escalated, expired, opened, routed
 from tests.unit.test_console_harness import CONSOLE_URL, CSRF, build_app
 
 pytestmark = pytest.mark.integration
 __all__ = ["casework", "casework_pool", "console_pool", "pg_sessions", "signing_keys"]
+FORCE = f"f{uuid.uuid4().hex[:10]}"
+"""The police demo user's force: only this module's escalated referrals belong to it."""
 
 
 class Browser:
@@ -58,6 +61,7 @@ async def users(
     demo = (
         DemoUser("worker", "w-1", "support_worker", "Worker One", agency=agency),
         DemoUser("other", "w-9", "support_worker", "Worker Nine", agency=other),
+        DemoUser("police", "spoc-9", "police_coordinator", "Coordinator", force=FORCE),
     )
     app = build_app(signing_keys, casework.client, sessions=pg_sessions)
     app.state.deps = type(app.state.deps)(**{**vars(app.state.deps), "demo_users": demo})
@@ -65,10 +69,12 @@ async def users(
     async with (
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=CONSOLE_URL) as first,
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=CONSOLE_URL) as second,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=CONSOLE_URL) as third,
     ):
         browsers["worker"], browsers["other"] = Browser(first), Browser(second)
-        await browsers["worker"].sign_in("worker")
-        await browsers["other"].sign_in("other")
+        browsers["police"] = Browser(third)
+        for name, browser in browsers.items():
+            await browser.sign_in(name)
         yield agency, browsers
 
 
@@ -136,3 +142,26 @@ async def test_resending_the_same_form_acts_once(
         assert sent.status_code == 303
     page = await worker.client.get(f"/referrals/{rid}")
     assert "<dt>Visits completed</dt><dd>1</dd>" in page.text
+
+
+async def test_a_coordinator_closes_an_escalation_and_a_late_direction_is_refused(
+    casework: Casework, users: tuple[str, dict[str, Browser]]
+) -> None:
+    _, browsers = users
+    police = browsers["police"]
+    rid = uuid.uuid4()
+    await casework.feed(opened(rid, force=FORCE), routed(rid), expired(rid), escalated(rid))
+    escalations = await police.client.get("/police/escalations")
+    assert f"/referrals/{rid}" in escalations.text
+    assert "All agencies declined" in escalations.text
+    closed = await police.act(rid, "close-escalation", outcome="safeguarding_escalated")
+    assert closed.status_code == 303
+    page = await police.client.get(f"/referrals/{rid}")
+    assert "Referral closed; the outcome is reported to your force." in page.text
+    assert "Direct referral" not in page.text, "nothing left to resolve"
+    late = await police.act(rid, "direct", agency="twc-carlisle", reason="only_suitable_agency")
+    assert late.status_code == 409
+    assert "Direct to an agency was refused: the referral is closed" in late.text
+    timeline = await police.client.get(f"/referrals/{rid}/timeline")
+    assert 'data-label="What">Closed by police</th>' in timeline.text
+    assert "Recorded, being confirmed" in timeline.text

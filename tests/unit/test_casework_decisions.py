@@ -1,5 +1,6 @@
 """casework's transition table: every action in every state, for every role, is either
-recorded as its event or refused with a specific code."""
+recorded as its event or refused with a specific code. The statuses and the hold rule come
+from the shared lifecycle table."""
 
 import uuid
 from collections.abc import Callable
@@ -21,9 +22,11 @@ from referral_schemas.lifecycle_v1 import (
     ReferralHeld,
     VisitResult,
 )
+from referral_schemas.referral_v1 import CancellationReason, ReferralCancelled
+from referral_schemas.resolution_v1 import DirectionReason, EscalationClosed, ReferralDirected
 
 from services.casework import decisions as d
-from services.casework.domain import CaseState, apply
+from services.casework.domain import CaseState, evolve
 from tests.unit.test_casework_helpers import (
     AGENCY,
     NOW,
@@ -32,6 +35,8 @@ from tests.unit.test_casework_helpers import (
     cancelled,
     envelope,
     escalated,
+    expired,
+    held,
     lead,
     opened,
     police,
@@ -69,12 +74,13 @@ def _completed() -> list[Envelope[Any]]:
 HISTORIES: dict[str, Callable[[], list[Envelope[Any]]]] = {
     "opened": lambda: [opened(RID)],
     "awaiting": lambda: [opened(RID), routed(RID)],
-    "declined": lambda: [
+    "held-awaiting": lambda: [opened(RID), routed(RID), held(RID)],
+    "rerouting": lambda: [
         opened(RID),
         routed(RID),
         staff_event(ReferralDeclined(**WHO, reason=DeclineReason.NO_CAPACITY, declined_at=NOW)),
     ],
-    "escalated": lambda: [opened(RID), routed(RID), escalated(RID)],
+    "escalated": lambda: [opened(RID), routed(RID), expired(RID), escalated(RID)],
     "accepted": _accepted,
     "held": _held,
     "completed": _completed,
@@ -89,7 +95,9 @@ HISTORIES: dict[str, Callable[[], list[Envelope[Any]]]] = {
 def state_of(history: str) -> CaseState:
     state: CaseState | None = None
     for event in HISTORIES[history]():
-        state = apply(state, event)
+        result = evolve(state, event)
+        assert isinstance(result, CaseState), result
+        state = result
     assert state is not None
     return state
 
@@ -117,21 +125,28 @@ OK = {
     "close": "ReferralClosed",
     "hold": "ReferralHeld",
     "lift": "ReferralResumed",
+    "direct": "ReferralDirected",
+    "close_escalation": "EscalationClosed",
+    "cancel": "ReferralCancelled",
 }
 NA, NAC, NC = "not_awaiting_acceptance", "not_accepted", "not_completed"
 HELD, CLOSED, CANCELLED = "referral_held", "referral_closed", "referral_cancelled"
 # history -> expected result of each staff command, in STAFF_COMMANDS order ("ok" = recorded)
 STAFF_TABLE: dict[str, tuple[str, ...]] = {
     "awaiting": ("ok", "ok", NAC, NAC, NAC, NAC, NAC, NAC, NC),
+    # A police hold stops every worker action, and the acceptance deadline with it.
+    "held-awaiting": (HELD, HELD, NAC, NAC, NAC, NAC, NAC, NAC, NC),
     "accepted": (NA, NA, "ok", "ok", "ok", "ok", "ok", "ok", NC),
-    "held": (NA, NA, "ok", HELD, HELD, HELD, "ok", HELD, NC),
+    "held": (NA, NA, HELD, HELD, HELD, HELD, HELD, HELD, NC),
     "completed": (NA, NA, NAC, NAC, NAC, NAC, NAC, NAC, "ok"),
     "closed": (CLOSED,) * 9,
     "cancelled": (CANCELLED,) * 9,
-    # Nobody at an agency holds these: staff cannot see them at all.
+    # No agency was offered it yet: staff cannot know of it at all.
     "opened": ("not_found",) * 9,
-    "declined": ("not_found",) * 9,
-    "escalated": ("not_found",) * 9,
+    # It left this agency (declined, offer expired): a stale action is told it is no
+    # longer theirs, whatever happened to it since.
+    "rerouting": (NA, NA, NAC, NAC, NAC, NAC, NAC, NAC, NC),
+    "escalated": (NA, NA, NAC, NAC, NAC, NAC, NAC, NAC, NC),
 }
 STAFF_CASES = [
     (history, name, expected)
@@ -157,11 +172,12 @@ def test_staff_actions(history: str, command: str, expected: str, actor: d.Actor
 HOLD_TABLE = {
     "opened": ("ok", "not_held"),
     "awaiting": ("ok", "not_held"),
-    "declined": ("ok", "not_held"),
+    "held-awaiting": ("already_held", "ok"),
+    "rerouting": ("ok", "not_held"),
     "escalated": ("ok", "not_held"),
     "accepted": ("ok", "not_held"),
     "held": ("already_held", "ok"),
-    "completed": ("not_open", "not_open"),
+    "completed": ("ok", "not_held"),
     "closed": (CLOSED, CLOSED),
     "cancelled": (CANCELLED, CANCELLED),
 }
@@ -180,7 +196,89 @@ def test_police_holds(history: str, command: str, expected: str) -> None:
     assert outcome_of(result) == (OK[command] if expected == "ok" else expected)
 
 
-ALL_COMMANDS = {**STAFF_COMMANDS, **HOLD_COMMANDS}
+RESOLUTIONS: dict[str, d.Command] = {
+    "direct": d.Direct(OTHER_AGENCY, DirectionReason.CAPACITY_AGREED_WITH_AGENCY),
+    "close_escalation": d.CloseEscalation(Outcome.SAFEGUARDING_ESCALATED),
+    "cancel": d.CancelReferral(CancellationReason.NO_LONGER_REQUIRED),
+}
+ACC = "already_accepted"
+# The coordinator resolves a referral only before an agency accepts it.
+RESOLUTION_TABLE = {
+    "opened": ("ok",) * 3,
+    "awaiting": ("ok",) * 3,
+    "held-awaiting": ("ok",) * 3,
+    "rerouting": ("ok",) * 3,
+    "escalated": ("ok",) * 3,
+    "accepted": (ACC,) * 3,
+    "held": (ACC,) * 3,
+    "completed": (ACC,) * 3,
+    "closed": (CLOSED,) * 3,
+    "cancelled": (CANCELLED,) * 3,
+}
+
+
+@pytest.mark.parametrize(
+    ("history", "command", "expected"),
+    [
+        (h, c, e)
+        for h, row in RESOLUTION_TABLE.items()
+        for c, e in zip(RESOLUTIONS, row, strict=True)
+    ],
+)
+def test_police_resolutions(history: str, command: str, expected: str) -> None:
+    result = d.decide(state_of(history), RESOLUTIONS[command], police(), NOW)
+    assert outcome_of(result) == (OK[command] if expected == "ok" else expected)
+
+
+def test_resolutions_record_the_coordinator_and_their_choice() -> None:
+    state = state_of("escalated")
+
+    def one(command: str) -> Any:
+        result = d.decide(state, RESOLUTIONS[command], police(), NOW)
+        assert isinstance(result, list)
+        return result[0]
+
+    directed, closed, cancel = one("direct"), one("close_escalation"), one("cancel")
+    assert isinstance(directed, ReferralDirected)
+    assert (directed.agency, directed.reason, directed.by) == (
+        OTHER_AGENCY,
+        DirectionReason.CAPACITY_AGREED_WITH_AGENCY,
+        "spoc-1",
+    )
+    assert isinstance(closed, EscalationClosed)
+    assert (closed.outcome, closed.by) == (Outcome.SAFEGUARDING_ESCALATED, "spoc-1")
+    assert isinstance(cancel, ReferralCancelled)
+    assert cancel.reason is CancellationReason.NO_LONGER_REQUIRED
+
+
+@pytest.mark.parametrize(
+    ("agencies", "expected"),
+    [
+        (None, "ReferralDirected"),
+        ({OTHER_AGENCY: True}, "ReferralDirected"),
+        ({AGENCY: True}, "unknown_agency"),
+        ({OTHER_AGENCY: False}, "agency_inactive"),
+    ],
+    ids=["no-directory-yet", "active", "unknown", "inactive"],
+)
+def test_a_direction_names_an_active_agency_of_the_directory(
+    agencies: dict[str, bool] | None, expected: str
+) -> None:
+    result = d.decide(state_of("escalated"), RESOLUTIONS["direct"], police(), NOW, agencies)
+    assert outcome_of(result) == expected
+    if isinstance(result, d.Refusal):
+        assert result.kind is d.RefusalKind.INVALID
+
+
+@pytest.mark.parametrize("command", list(RESOLUTIONS))
+@pytest.mark.parametrize("actor", [worker(), lead()], ids=["worker", "lead"])
+def test_staff_may_not_resolve_escalations(command: str, actor: d.Actor) -> None:
+    result = d.decide(state_of("awaiting"), RESOLUTIONS[command], actor, NOW)
+    assert isinstance(result, d.Refusal)
+    assert result.code == "role_not_allowed"
+
+
+ALL_COMMANDS = {**STAFF_COMMANDS, **HOLD_COMMANDS, **RESOLUTIONS}
 
 
 @pytest.mark.parametrize("command", list(ALL_COMMANDS))

@@ -1,4 +1,5 @@
-"""casework's fold: the state a referral is in after the events it went through."""
+"""casework's fold: the state a referral is in after the events it went through, built on
+the shared lifecycle; the owner's answers to proposals; its own pending decisions shown."""
 
 import uuid
 from datetime import timedelta
@@ -14,6 +15,7 @@ from referral_schemas import (
     load_sample,
     parse_event,
 )
+from referral_schemas.lifecycle import Refusal
 from referral_schemas.lifecycle_v1 import (
     ContactAttempted,
     ContactMethod,
@@ -36,17 +38,24 @@ from referral_schemas.lifecycle_v1 import (
     VisitCompleted,
     VisitResult,
 )
+from referral_schemas.referral_v1 import ReferralCancelled
+from referral_schemas.resolution_v1 import OfferExpired
 
-from services.casework.domain import CaseState, Status, UnknownReferral, apply
+from services.casework.domain import CaseState, Status, answer, evolve, shown
 from tests.unit.test_casework_helpers import (
     AGENCY,
     NOW,
     OTHER_AGENCY,
+    amended,
     breached,
+    cancellation_requested,
     cancelled,
     envelope,
     escalated,
+    expired,
+    held,
     opened,
+    resumed,
     routed,
     staff_event,
 )
@@ -56,12 +65,24 @@ RID = uuid.UUID("c232a737-31b7-496e-a7d2-f23db97a6c6a")
 WHO: dict[str, Any] = {"referral_id": RID, "agency": AGENCY, "by": "worker-1"}
 
 
+def apply(state: CaseState | None, event: Envelope[Any]) -> CaseState:
+    result = evolve(state, event)
+    assert isinstance(result, CaseState), result
+    return result
+
+
 def fold(*events: Envelope[Any]) -> CaseState:
     state: CaseState | None = None
     for event in events:
         state = apply(state, event)
     assert state is not None
     return state
+
+
+def refusal(state: CaseState | None, event: Envelope[Any]) -> str:
+    result = evolve(state, event)
+    assert isinstance(result, Refusal)
+    return result.code
 
 
 def accepted() -> list[Envelope[Any]]:
@@ -110,7 +131,7 @@ def test_linked_intelligence_raises_the_risk() -> None:
     assert state.reason_categories == ("cuckooing", "child_criminal_exploitation")
 
 
-def test_rerouted_moves_it_to_the_new_agency_and_clears_overdue() -> None:
+def test_rerouted_moves_it_to_the_new_agency_after_the_offer_expired() -> None:
     move = ReferralRerouted(
         referral_id=RID,
         from_agency=AGENCY,
@@ -122,30 +143,44 @@ def test_rerouted_moves_it_to_the_new_agency_and_clears_overdue() -> None:
         directory_version=2,
         isa_version="cumbria-1clic-isa-v1",
     )
-    state = fold(opened(RID), routed(RID), breached(RID), envelope(move, RID))
-    assert (state.agency, state.status, state.overdue) == (
+    state = fold(opened(RID), routed(RID), breached(RID), expired(RID), envelope(move, RID))
+    assert (state.agency, state.status, state.due_by) == (
         OTHER_AGENCY,
         Status.AWAITING_ACCEPTANCE,
-        False,
+        NOW + timedelta(hours=96),
     )
+    assert state.lifecycle.tried == (AGENCY, OTHER_AGENCY)
 
 
-def test_sla_breach_marks_overdue_only_for_the_agency_holding_it() -> None:
-    assert fold(opened(RID), routed(RID), breached(RID)).overdue
-    assert not fold(opened(RID), routed(RID), breached(RID, agency=OTHER_AGENCY)).overdue
+def test_a_breach_alone_changes_nothing_the_owner_expires_the_offer() -> None:
+    awaiting = fold(opened(RID), routed(RID))
+    assert fold(opened(RID), routed(RID), breached(RID)).lifecycle == awaiting.lifecycle
+    gone = fold(opened(RID), routed(RID), expired(RID))
+    assert (gone.status, gone.agency) == (Status.REROUTING, None)
 
 
 def test_escalated_has_no_agency() -> None:
-    state = fold(opened(RID), routed(RID), escalated(RID))
+    state = fold(opened(RID), routed(RID), expired(RID), escalated(RID))
     assert (state.status, state.agency) == (Status.ESCALATED, None)
+    assert state.lifecycle.escalation_reason == "all_agencies_declined"
 
 
-def test_declined_loses_the_agency_until_routed_again() -> None:
+def test_declined_loses_the_agency_while_rerouting() -> None:
     decline = ReferralDeclined(**WHO, reason=DeclineReason.NO_CAPACITY, declined_at=NOW)
     state = fold(opened(RID), routed(RID), staff_event(decline, RID))
-    assert (state.status, state.agency) == (Status.DECLINED, None)
-    again = apply(state, routed(RID, agency=OTHER_AGENCY))
-    assert again is not None
+    assert (state.status, state.agency) == (Status.REROUTING, None)
+    move = ReferralRerouted(
+        referral_id=RID,
+        from_agency=AGENCY,
+        to_agency=OTHER_AGENCY,
+        area="barrow",
+        cause=RerouteCause.DECLINED,
+        due_by=NOW + timedelta(hours=96),
+        rerouted_at=NOW,
+        directory_version=1,
+        isa_version="cumbria-1clic-isa-v1",
+    )
+    again = apply(state, envelope(move, RID))
     assert (again.status, again.agency) == (Status.AWAITING_ACCEPTANCE, OTHER_AGENCY)
 
 
@@ -170,7 +205,7 @@ def test_work_on_an_accepted_referral_is_counted() -> None:
     assert state.status is Status.ACCEPTED
     assert state.assigned_to == "worker-2"
     assert (state.contact_attempts, state.visit_attempts, state.visits_completed) == (2, 1, 1)
-    assert state.first_contact_at == NOW
+    assert state.first_contact_at == later, "an unanswered call is an attempt, not contact"
     assert state.engagement == "engaged"
 
 
@@ -185,9 +220,8 @@ def test_hold_and_resume() -> None:
     held = fold(*accepted(), envelope(hold, RID, actor="user:spoc-1"))
     assert (held.held, held.hold_reason) == (True, "live_police_operation")
     resume = ReferralResumed(referral_id=RID, agency=AGENCY, resumed_at=NOW, by="spoc-1")
-    resumed = apply(held, envelope(resume, RID, actor="user:spoc-1"))
-    assert resumed is not None
-    assert (resumed.held, resumed.hold_reason) == (False, None)
+    after = apply(held, envelope(resume, RID, actor="user:spoc-1"))
+    assert (after.held, after.hold_reason) == (False, None)
 
 
 def test_completed_then_closed_with_the_outcome() -> None:
@@ -212,14 +246,115 @@ def test_cancelled_keeps_the_agency_and_shows_the_reason() -> None:
     )
 
 
-def test_an_event_before_the_referral_was_opened_is_refused() -> None:
-    with pytest.raises(UnknownReferral):
-        apply(None, routed(RID))
+def test_an_event_before_the_referral_was_opened_has_no_effect() -> None:
+    assert refusal(None, routed(RID)) == "unknown_referral"
 
 
-def test_a_second_opened_is_ignored_and_unrelated_events_change_nothing() -> None:
+def test_a_second_opened_and_unrelated_events_have_no_effect() -> None:
     state = fold(opened(RID), routed(RID))
-    assert apply(state, opened(RID, risk=RiskLevel.LOW)) is state
+    assert refusal(state, opened(RID, risk=RiskLevel.LOW)) == "already_opened"
     withdrawal = parse_event(load_sample("IntelligenceWithdrawn.v1"))
     assert isinstance(withdrawal.data, IntelligenceWithdrawn)
-    assert apply(state, withdrawal) is state
+    assert refusal(state, withdrawal) == "not_a_lifecycle_event"
+
+
+def test_a_late_routing_after_the_cancellation_has_no_effect() -> None:
+    ended = fold(opened(RID), cancelled(RID))
+    assert refusal(ended, routed(RID)) == "referral_cancelled"
+    assert (ended.status, ended.agency) == (Status.CANCELLED, None)
+
+
+def test_nothing_reopens_a_closed_referral() -> None:
+    done = ReferralCompleted(**WHO, outcome=Outcome.ENGAGED_WITH_SUPPORT, completed_at=NOW)
+    closed = ReferralClosed(**WHO, outcome=Outcome.ENGAGED_WITH_SUPPORT, closed_at=NOW)
+    state = fold(*accepted(), staff_event(done, RID), staff_event(closed, RID))
+    assert refusal(state, cancelled(RID)) == "referral_closed"
+    assert answer(state, cancellation_requested(RID).data, NOW) == Refusal(
+        "referral_closed", "the referral is already closed"
+    )
+
+
+def test_a_hold_pauses_the_acceptance_deadline_and_the_resume_restarts_it() -> None:
+    paused = fold(opened(RID), routed(RID), held(RID, at=NOW + timedelta(hours=40)))
+    assert (paused.held, paused.due_by, paused.paused_remaining) == (True, None, timedelta(hours=8))
+    again = apply(paused, resumed(RID, at=NOW + timedelta(hours=100)))
+    assert (again.held, again.due_by) == (False, NOW + timedelta(hours=108))
+
+
+def test_an_amendment_replaces_the_person_address_risk_reasons_and_markers() -> None:
+    state = fold(opened(RID), routed(RID), amended(RID))
+    assert (state.subject.family_name, state.address.line1, state.address.district) == (
+        "Otherperson",
+        "2 Other Road",
+        "LA9",
+    )
+    assert (state.risk_level, state.reason_categories, state.visitor_safety) == (
+        "medium",
+        ("debt_bondage",),
+        ("aggressive_dogs",),
+    )
+    assert state.amended_at == NOW + timedelta(hours=2)
+    assert state.status is Status.AWAITING_ACCEPTANCE
+
+
+def test_the_previous_referral_is_carried() -> None:
+    earlier = uuid.uuid4()
+    assert fold(opened(RID, previous=earlier)).previous_referral_id == earlier
+    assert fold(opened(RID)).previous_referral_id is None
+
+
+def test_the_owner_expires_an_offer_still_open_at_that_agency_with_that_deadline() -> None:
+    awaiting = fold(opened(RID), routed(RID))
+    decided = answer(awaiting, breached(RID).data, NOW + timedelta(hours=49))
+    assert isinstance(decided, OfferExpired)
+    assert (decided.agency, decided.due_by, decided.expired_at) == (
+        AGENCY,
+        NOW + timedelta(hours=48),
+        NOW + timedelta(hours=49),
+    )
+
+
+@pytest.mark.parametrize(
+    ("history", "proposal", "code"),
+    [
+        ("accepted", breached(RID), "wrong_status"),
+        ("awaiting", breached(RID, agency=OTHER_AGENCY), "wrong_agency"),
+        ("awaiting", breached(RID, due_by=NOW), "stale_deadline"),
+        ("held", breached(RID), "referral_held"),
+        ("cancelled", breached(RID), "referral_cancelled"),
+    ],
+)
+def test_a_breach_that_no_longer_holds_expires_nothing(
+    history: str, proposal: Envelope[Any], code: str
+) -> None:
+    histories = {
+        "accepted": accepted(),
+        "awaiting": [opened(RID), routed(RID)],
+        "held": [opened(RID), routed(RID), held(RID)],
+        "cancelled": [opened(RID), routed(RID), cancelled(RID)],
+    }
+    result = answer(fold(*histories[history]), proposal.data, NOW)
+    assert isinstance(result, Refusal)
+    assert result.code == code
+
+
+def test_the_owner_cancels_on_request_with_the_reason_and_the_references() -> None:
+    state = fold(*accepted())
+    decided = answer(state, cancellation_requested(RID).data, NOW)
+    assert isinstance(decided, ReferralCancelled)
+    assert (decided.reason.value, decided.withdrawn_intelligence_refs) == (
+        "moved_away",
+        ["TEST/WITHDRAWN1"],
+    )
+    assert answer(state, routed(RID).data, NOW) is None, "not a proposal"
+
+
+def test_pending_decisions_are_shown_over_the_log_state() -> None:
+    canonical = fold(opened(RID), routed(RID))
+    accept = staff_event(ReferralAccepted(**WHO, accepted_at=NOW), RID)
+    view = shown(canonical, [accept, accept])
+    assert view.status is Status.ACCEPTED, "the second copy has no effect and is skipped"
+    assert canonical.status is Status.AWAITING_ACCEPTANCE
+    assert answer(view, breached(RID).data, NOW) == Refusal(
+        "wrong_status", "SlaBreached has no effect while accepted"
+    )

@@ -16,13 +16,18 @@ from referral_schemas import (
     RiskLevel,
     make_envelope,
 )
-from referral_schemas.intelligence_v1 import Address
+from referral_schemas.intelligence_v1 import Address, WithdrawalReason
 from referral_schemas.lifecycle_v1 import (
     EscalationReason,
+    HoldReason,
     ReferralEscalated,
+    ReferralHeld,
+    ReferralResumed,
     ReferralRouted,
     SlaBreached,
 )
+from referral_schemas.referral_v1 import CancellationRequested, ReferralAmended
+from referral_schemas.resolution_v1 import OfferExpired
 
 from services.casework.decisions import Actor, Role
 
@@ -61,6 +66,7 @@ def opened(
     risk: RiskLevel = RiskLevel.HIGH,
     force: str = FORCE,
     at: datetime = NOW,
+    previous: uuid.UUID | None = None,
 ) -> Envelope[Any]:
     rid = referral_id or uuid.uuid4()
     data = ReferralOpened(
@@ -75,6 +81,7 @@ def opened(
         address=Address(line1="1 Test Street", town="Barrow-in-Furness", postcode="LA14 9ZZ"),
         postcode_district="LA14",
         visitor_safety=[],
+        previous_referral_id=previous,
     )
     return envelope(data, rid, at=at, actor="system:intake", source="referral-hub/intake")
 
@@ -108,11 +115,78 @@ def escalated(referral_id: uuid.UUID) -> Envelope[Any]:
     return envelope(data, referral_id)
 
 
-def breached(referral_id: uuid.UUID, *, agency: str = AGENCY) -> Envelope[Any]:
+def breached(
+    referral_id: uuid.UUID, *, agency: str = AGENCY, due_by: datetime | None = None
+) -> Envelope[Any]:
+    """Routing's proposal that the offer routed with ``routed()`` (by default) expired."""
+    due = due_by or NOW + timedelta(hours=48)
     data = SlaBreached(
-        referral_id=referral_id, agency=agency, due_by=NOW, breached_at=NOW + timedelta(hours=1)
+        referral_id=referral_id, agency=agency, due_by=due, breached_at=due + timedelta(minutes=1)
     )
     return envelope(data, referral_id)
+
+
+def expired(referral_id: uuid.UUID, *, agency: str = AGENCY) -> Envelope[Any]:
+    """casework's answer to ``breached()``."""
+    data = OfferExpired(
+        referral_id=referral_id,
+        agency=agency,
+        due_by=NOW + timedelta(hours=48),
+        expired_at=NOW + timedelta(hours=49),
+    )
+    return envelope(data, referral_id, actor="system:casework", source="referral-hub/casework")
+
+
+def held(
+    referral_id: uuid.UUID, *, at: datetime = NOW, agency: str | None = AGENCY
+) -> Envelope[Any]:
+    data = ReferralHeld(
+        referral_id=referral_id,
+        agency=agency,
+        reason=HoldReason.LIVE_POLICE_OPERATION,
+        held_at=at,
+        by="spoc-1",
+    )
+    return envelope(data, referral_id, actor="user:spoc-1")
+
+
+def resumed(
+    referral_id: uuid.UUID, *, at: datetime = NOW, agency: str | None = AGENCY
+) -> Envelope[Any]:
+    data = ReferralResumed(referral_id=referral_id, agency=agency, resumed_at=at, by="spoc-1")
+    return envelope(data, referral_id, actor="user:spoc-1")
+
+
+def cancellation_requested(
+    referral_id: uuid.UUID, reason: CancellationReason = CancellationReason.MOVED_AWAY
+) -> Envelope[Any]:
+    data = CancellationRequested(
+        referral_id=referral_id,
+        reason=reason,
+        withdrawal_reason=WithdrawalReason.SUBJECT_MOVED_AWAY,
+        withdrawn_intelligence_refs=["TEST/WITHDRAWN1"],
+        requested_at=NOW,
+    )
+    return envelope(data, referral_id, actor="system:intake", source="referral-hub/intake")
+
+
+def amended(referral_id: uuid.UUID) -> Envelope[Any]:
+    """One of two linked pieces of intelligence withdrawn: what remains names someone else,
+    at another address, at a lower risk, with other reasons and markers."""
+    data = ReferralAmended(
+        referral_id=referral_id,
+        withdrawn_force=FORCE,
+        withdrawn_intelligence_ref=f"TEST/{referral_id.hex[:10].upper()}",
+        withdrawal_reason=WithdrawalReason.DISCREDITED,
+        amended_at=NOW + timedelta(hours=2),
+        risk_level=RiskLevel.MEDIUM,
+        reason_categories=[Indicator.DEBT_BONDAGE],
+        visitor_safety=["aggressive_dogs"],
+        subject=ReferralSubject(given_name="Robin", family_name="Otherperson", phone=None),
+        address=Address(line1="2 Other Road", town="Kendal", postcode="LA9 4ZZ"),
+        postcode_district="LA9",
+    )
+    return envelope(data, referral_id, actor="system:intake", source="referral-hub/intake")
 
 
 def cancelled(

@@ -109,6 +109,12 @@ class FakeCasework:
     requests: list[httpx.Request] = field(default_factory=list)
     refuse_with: tuple[int, dict[str, str]] | None = None
     down: bool = False
+    agencies: list[dict[str, Any]] = field(
+        default_factory=lambda: [
+            {"code": "twc-barrow", "name": "The Well Communities", "active": True, "areas": []},
+            {"code": "old-agency", "name": "Closed Service", "active": False, "areas": []},
+        ]
+    )
 
     def add(self, **changes: Any) -> str:
         body = referral_json(**changes)
@@ -130,6 +136,9 @@ class FakeCasework:
         path = request.url.path.strip("/").split("/")
         if path == ["referrals"]:
             return self._queue(identity.agency, identity.force, request)
+        if path == ["agencies"]:
+            body = {"received": bool(self.agencies), "agencies": self.agencies}
+            return httpx.Response(200, json=body)
         found = self.referrals.get(path[1]) if len(path) > 1 else None
         if found is None or (
             found["agency"] != identity.agency and found["force"] != identity.force

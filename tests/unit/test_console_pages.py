@@ -230,3 +230,100 @@ def _other_public_key() -> str:
     return key.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     ).decode()
+
+
+async def test_a_coordinator_resolves_an_escalation_from_its_page(
+    console: Console, fake_casework: FakeCasework
+) -> None:
+    rid = fake_casework.add(
+        status="escalated", agency=None, escalation_reason="no_agency_with_capacity"
+    )
+    await console.sign_in("police")
+    escalations = await console.client.get("/police/escalations")
+    assert "No agency with capacity" in escalations.text
+    page = await console.client.get(f"/referrals/{rid}")
+    for button in ("Direct referral", "Close referral", "Cancel referral"):
+        assert button in page.text
+    assert '<option value="twc-barrow">The Well Communities (twc-barrow)</option>' in page.text
+    assert "old-agency" not in page.text, "an inactive agency is not offered"
+    forms = [
+        ("direct", {"agency": "twc-barrow", "reason": "capacity_agreed_with_agency"}),
+        ("close-escalation", {"outcome": "safeguarding_escalated"}),
+        ("cancel", {"reason": "no_longer_required"}),
+    ]
+    for action, data in forms:
+        response = await console.post_form(
+            f"/referrals/{rid}/actions/{action}", data, f"/referrals/{rid}"
+        )
+        assert response.status_code == 303
+        sent = fake_casework.actions()[-1]
+        assert (sent.url.path, sent_json(sent)) == (f"/referrals/{rid}/{action}", data)
+
+
+async def test_without_a_directory_the_coordinator_types_the_agency_code(
+    console: Console, fake_casework: FakeCasework
+) -> None:
+    fake_casework.agencies = []
+    rid = fake_casework.add(status="escalated", agency=None)
+    await console.sign_in("police")
+    page = await console.client.get(f"/referrals/{rid}")
+    assert 'id="direct-agency" name="agency"' in page.text
+    missing = await console.post_form(
+        f"/referrals/{rid}/actions/direct", {"reason": "only_suitable_agency"}, f"/referrals/{rid}"
+    )
+    assert missing.status_code == 422
+    assert "Choose the agency to offer it to." in missing.text
+
+
+async def test_resolutions_are_not_offered_once_accepted_nor_to_staff(
+    console: Console, fake_casework: FakeCasework
+) -> None:
+    accepted = fake_casework.add(status="accepted")
+    escalated = fake_casework.add(status="escalated")
+    await console.sign_in("police")
+    assert "Direct referral" not in (await console.client.get(f"/referrals/{accepted}")).text
+    await console.sign_in("barrow-worker")
+    assert "Direct referral" not in (await console.client.get(f"/referrals/{escalated}")).text
+
+
+async def test_the_detail_shows_a_paused_deadline_an_amendment_and_the_history(
+    console: Console, fake_casework: FakeCasework
+) -> None:
+    earlier = "0b6f6c8e-4a51-4d2c-9a0e-3f1d2c3b4a59"
+    rid = fake_casework.add(
+        held=True,
+        hold_reason="live_police_operation",
+        due_by=None,
+        paused_remaining="PT8H",
+        amended_at="2025-06-03T10:00:00Z",
+        previous_referral_id=earlier,
+    )
+    fake_casework.referrals[rid]["timeline"].append(
+        {
+            "event_id": "5d0c2c7e-1f0b-4c3e-8a8e-2e7b6b3a1c11",
+            "type": "ReferralRouted",
+            "at": "2025-06-03T11:00:00Z",
+            "actor": "system:routing",
+            "agency": "twc-barrow",
+            "summary": {"agency": "twc-barrow"},
+            "no_effect": "referral_cancelled",
+        }
+    )
+    await console.sign_in()
+    page = (await console.client.get(f"/referrals/{rid}")).text
+    assert "The acceptance deadline is paused with 8 hours left" in page
+    assert "Paused by the police hold (8 hours left)" in page
+    assert "some of the intelligence behind this referral was withdrawn" in page
+    assert f'href="/referrals/{earlier}"' in page
+    timeline = (await console.client.get(f"/referrals/{rid}/timeline")).text
+    assert "No effect</span>" in timeline
+    assert "the referral was already cancelled" in timeline
+
+
+async def test_a_referral_being_rerouted_is_labelled_in_words(
+    console: Console, fake_casework: FakeCasework
+) -> None:
+    fake_casework.add(status="rerouting")
+    await console.sign_in("police")
+    page = await console.client.get("/police?status=rerouting")
+    assert "Being offered to another agency" in page.text

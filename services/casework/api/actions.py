@@ -131,3 +131,31 @@ async def complete(referral_id: uuid.UUID, body: b.CompleteBody, ctx: Ctx) -> JS
 async def close(referral_id: uuid.UUID, ctx: Ctx) -> JSONResponse:
     """Close a completed referral; its outcome then goes back to the police."""
     return await _run(ctx, referral_id, d.Close())
+
+
+# The police coordinator's resolution of a referral no agency has accepted. Each is valid
+# only before an agency accepts it (409 ``already_accepted`` after), for the referral's force.
+
+
+@router.post("/referrals/{referral_id}/direct")
+async def direct(referral_id: uuid.UUID, body: b.DirectBody, ctx: Ctx) -> JSONResponse:
+    """Police coordinators: offer a referral not yet accepted (typically escalated) to a
+    named agency, overriding the directory's capacity (ReferralDirected); routing then
+    offers it to exactly that agency. The agency must be active in the directory in force
+    (422 ``unknown_agency`` / ``agency_inactive``) once casework has received one."""
+    return await _run(ctx, referral_id, d.Direct(body.agency, body.reason), body)
+
+
+@router.post("/referrals/{referral_id}/close-escalation")
+async def close_escalation(
+    referral_id: uuid.UUID, body: b.CloseEscalationBody, ctx: Ctx
+) -> JSONResponse:
+    """Police coordinators: close a referral no agency has accepted, with an outcome
+    (EscalationClosed), e.g. ``safeguarding_escalated`` when the police take it on."""
+    return await _run(ctx, referral_id, d.CloseEscalation(body.outcome), body)
+
+
+@router.post("/referrals/{referral_id}/cancel")
+async def cancel(referral_id: uuid.UUID, body: b.CancelBody, ctx: Ctx) -> JSONResponse:
+    """Police coordinators: cancel a referral no agency has accepted (ReferralCancelled)."""
+    return await _run(ctx, referral_id, d.CancelReferral(body.reason), body)

@@ -5,7 +5,7 @@ from typing import Any
 import asyncpg
 from fastapi import FastAPI
 
-from services.casework.api import actions, errors, queue
+from services.casework.api import actions, directory, errors, queue
 from services.casework.api.auth import ApiDeps
 from services.runtime.auth import TokenVerifier
 from services.runtime.clock import Clock
@@ -14,8 +14,11 @@ DESCRIPTION = """Staff API of referral-hub's casework service.
 
 Every request carries `Authorization: Bearer <token>` (a signed identity token: user,
 agency, role). Staff see only their own agency's referrals: any other id answers 404.
+Police coordinators see the referrals their force raised (escalated ones included) and
+resolve those no agency has accepted: direct to an agency, close with an outcome, or cancel.
 Every action takes an `Idempotency-Key` header. Errors answer
-`{"error": code, "detail": text}`.
+`{"error": code, "detail": text}`; a refused action changes nothing (409 names the rule,
+e.g. `referral_held`, `not_awaiting_acceptance`, `already_accepted`, `referral_cancelled`).
 """
 
 
@@ -25,4 +28,5 @@ def create_app(pool: "asyncpg.Pool[Any]", verifier: TokenVerifier, clock: Clock)
     errors.install(app)
     app.include_router(queue.router)
     app.include_router(actions.router)
+    app.include_router(directory.router)
     return app

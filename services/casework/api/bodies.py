@@ -10,7 +10,9 @@ from referral_schemas.lifecycle_v1 import (
     Outcome,
     VisitResult,
 )
-from referral_schemas.text import WorkerId
+from referral_schemas.referral_v1 import CancellationReason
+from referral_schemas.resolution_v1 import DirectionReason
+from referral_schemas.text import AgencyCode, WorkerId
 
 
 class Body(BaseModel):
@@ -44,3 +46,19 @@ class HoldBody(Body):
 
 class CompleteBody(Body):
     outcome: Outcome = Field(description="The outcome, from the closed set.")
+
+
+class DirectBody(Body):
+    agency: AgencyCode = Field(
+        description="Code of the agency to offer it to (an active agency of the directory in "
+        "force; see GET /agencies)."
+    )
+    reason: DirectionReason = Field(description="Why the directory's choice is overridden.")
+
+
+class CloseEscalationBody(Body):
+    outcome: Outcome = Field(description="The final outcome, reported back to the police.")
+
+
+class CancelBody(Body):
+    reason: CancellationReason = Field(description="Why the referral is cancelled.")

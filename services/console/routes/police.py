@@ -34,8 +34,8 @@ VIEWS = (
     View(
         "/police/escalations",
         "Escalations needing action",
-        "No agency accepted these referrals in time, or none covers the area: a coordinator "
-        "must arrange support.",
+        "No agency accepted these referrals in time, or none covers the area or has capacity. "
+        "Open one to direct it to an agency, close it with an outcome, or cancel it.",
         "escalated",
     ),
     View(

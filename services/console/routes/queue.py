@@ -14,11 +14,12 @@ from services.console.web import ConsoleDeps, Deps, PageRefused, StaffUser, rend
 router = APIRouter()
 PAGE_SIZE = 25
 STATUSES = (
+    "opened",
     "awaiting_acceptance",
     "accepted",
     "completed",
     "closed",
-    "declined",
+    "rerouting",
     "escalated",
     "cancelled",
 )

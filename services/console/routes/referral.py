@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from services.console import actions
-from services.console.casework import NotFound, Referral, Refused
+from services.console.casework import Agency, NotFound, Referral, Refused, UpstreamError
 from services.console.session import SessionUser, flash
 from services.console.web import ConsoleDeps, CurrentUser, Deps, PageRefused, render, service_token
 
@@ -46,8 +46,22 @@ async def _load(deps: ConsoleDeps, user: SessionUser, referral_id: uuid.UUID) ->
         raise NOT_FOUND from None
 
 
-def _detail_page(
+async def _agencies(
+    deps: ConsoleDeps, user: SessionUser, offered: list[actions.ActionSpec]
+) -> list[Agency]:
+    """The agencies to choose from, when a form offered asks for one. Without casework's
+    list (none received, or unreachable) the form asks for the code instead."""
+    if not any(field.from_agencies for spec in offered for field in spec.fields):
+        return []
+    try:
+        return await deps.casework.agencies(service_token(deps, user))
+    except (NotFound, Refused, UpstreamError):
+        return []
+
+
+async def _detail_page(
     request: Request,
+    deps: ConsoleDeps,
     user: SessionUser,
     referral: Referral,
     *,
@@ -55,10 +69,12 @@ def _detail_page(
     error_action: str | None = None,
     status: int = 200,
 ) -> Response:
+    offered = actions.offered(referral.status, referral.held, user.role)
     context: dict[str, Any] = {
         "title": f"Referral {str(referral.referral_id)[:8].upper()}",
         "referral": referral,
-        "actions": actions.offered(referral.status, referral.held, user.role),
+        "actions": offered,
+        "agencies": await _agencies(deps, user, offered),
         "keys": {spec.name: str(uuid.uuid4()) for spec in actions.ACTIONS},
         "error": error,
         "error_action": error_action,
@@ -73,7 +89,7 @@ async def referral_page(
 ) -> Response:
     _may_open_referrals(user)
     referral = await _load(deps, user, _parse(referral_id))
-    return _detail_page(request, user, referral)
+    return await _detail_page(request, deps, user, referral)
 
 
 @router.get("/referrals/{referral_id}/timeline")
@@ -102,8 +118,8 @@ async def act(
     body = actions.request_body(spec, form, role=user.role, user=user.user)
     if isinstance(body, actions.FormProblem):
         referral = await _load(deps, user, rid)
-        return _detail_page(
-            request, user, referral, error=body.message, error_action=spec.name, status=422
+        return await _detail_page(
+            request, deps, user, referral, error=body.message, error_action=spec.name, status=422
         )
     key = form.get("action_key") or str(uuid.uuid4())
     try:
@@ -115,8 +131,8 @@ async def act(
     except Refused as exc:
         referral = await _load(deps, user, rid)
         message = f"{spec.title} was refused: {exc.detail}."
-        return _detail_page(
-            request, user, referral, error=message, error_action=spec.name, status=exc.status
+        return await _detail_page(
+            request, deps, user, referral, error=message, error_action=spec.name, status=exc.status
         )
     flash(request, spec.done)
     return RedirectResponse(f"/referrals/{rid}", 303)

@@ -229,29 +229,26 @@ def test_the_coordinator_can_close_an_escalation_even_after_a_retry_landed_first
     assert police_outcome(state) is Outcome.SAFEGUARDING_ESCALATED
 
 
-def test_a_direction_routing_could_not_follow_leaves_the_next_retry_free() -> None:
+def test_a_direction_stands_through_an_escalation_that_landed_after_it() -> None:
+    """routing escalated before it saw the coordinator's direction: the direction still
+    stands, so routing offers it to that agency and to no other."""
     escalation = ReferralEscalated(
         referral_id=RID,
         reason=EscalationReason.NO_AGENCY_COVERS_AREA,
         area="barrow",
         escalated_at=T0,
     )
-    state = fold(
-        OPENED,
-        escalation,
-        ReferralDirected(
-            referral_id=RID,
-            agency="gone-agency",
-            reason=DirectionReason.ONLY_SUITABLE_AGENCY,
-            directed_at=T0,
-            by="c1",
-        ),
-        escalation,
+    direction = ReferralDirected(
+        referral_id=RID,
+        agency="twc-kendal",
+        reason=DirectionReason.ONLY_SUITABLE_AGENCY,
+        directed_at=T0,
+        by="c1",
     )
-    assert state.directed_to is None
-    retried = evolve(state, routed("twc-barrow"))
-    assert not isinstance(retried, Refusal)
-    assert retried.agency == "twc-barrow"
+    state = fold(OPENED, direction, escalation)
+    assert (state.status, state.directed_to) == (ReferralStatus.ESCALATED, "twc-kendal")
+    assert isinstance(evolve(state, routed("twc-barrow")), Refusal)
+    assert not isinstance(evolve(state, routed("twc-kendal")), Refusal)
 
 
 def test_an_ended_referral_keeps_no_hold() -> None:

@@ -231,7 +231,6 @@ def _apply(state: Lifecycle, data: EventData) -> Lifecycle | Refusal:
                 area=data.area or state.area,
                 escalation_reason=data.reason.value,
                 escalated_at=state.escalated_at or data.escalated_at,
-                directed_to=None,  # routing could not place it there; the coordinator decides anew
             )
         case SlaBreached():
             if data.due_by != state.due_by:

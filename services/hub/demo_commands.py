@@ -41,5 +41,7 @@ def demo() -> None:
     console.print(table)
     console.print(
         f"Published {len(items)} messages to {POLICE_INTELLIGENCE}. "
-        "See the result with `hub referrals list` and `hub deadletters list`."
+        "See each referral's status with `hub referrals list` (a few seconds later), one "
+        "referral's timeline with `hub referrals show ID`, and what was refused with "
+        "`hub deadletters list`."
     )

@@ -151,7 +151,8 @@ def demo_stream(now: datetime) -> list[DemoItem]:
             submitted("CUM/DEMO/003", BARROW_3, ["debt_bondage"], ago(30)),
         ),
         DemoItem(
-            "Carlisle: CUM/DEMO/006 withdrawn (submitted in error)",
+            "Carlisle: CUM/DEMO/006 withdrawn (submitted in error): intake asks casework "
+            "to cancel its referral",
             withdrawal("CUM/DEMO/006", "submitted_in_error", ago(2)),
         ),
     ]

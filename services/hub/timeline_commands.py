@@ -16,10 +16,8 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
-from aiokafka.partitioner import DefaultPartitioner
 from referral_schemas.access_v1 import ConsultationPurpose
 from referral_schemas.topics import ACCESS_EVENTS, POLICE_OUTCOMES, REFERRAL_EVENTS
 from rich.console import Console
@@ -28,16 +26,19 @@ from rich.text import Text
 
 from services.hub.connect import stack_env
 from services.hub.consultation import record_consultation
-from services.runtime.kafka_clients import MAX_REQUEST_BYTES
+from services.hub.referral_fold import refusals
+from services.hub.topic_reader import LogRecord, partition_for, partitions_of, read_to_end
 
 TOPICS = (REFERRAL_EVENTS, POLICE_OUTCOMES, ACCESS_EVENTS)
-_STALL_TIMEOUT_S = 30.0
 
 SAFE_FIELDS = (
     "force",
     "intelligence_ref",
     "intelligence_refs",
     "withdrawn_intelligence_refs",
+    "withdrawn_intelligence_ref",
+    "withdrawal_reason",
+    "previous_referral_id",
     "link_basis",
     "risk_level",
     "reason_categories",
@@ -65,68 +66,11 @@ SAFE_FIELDS = (
 A field not listed here (subject, address, phone...) is never shown."""
 
 
-@dataclass(frozen=True)
-class TimelineRecord:
-    topic: str
-    partition: int
-    offset: int
-    value: bytes
-
-
-def partition_for(referral_id: str, partitions: list[int]) -> int:
-    """The partition producers using the default partitioner put this key in."""
-    ordered = sorted(partitions)
-    return int(DefaultPartitioner()(referral_id.encode(), ordered, ordered))
-
-
-async def _partitions(bootstrap: str, topics: tuple[str, ...]) -> dict[str, list[int]]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        described = await admin.describe_topics(list(topics))
-    finally:
-        await admin.close()
-    found = {d["topic"]: [p["partition"] for p in d["partitions"]] for d in described}
-    return {topic: found[topic] for topic in topics if found.get(topic)}
-
-
-async def read_keyed(bootstrap: str, key: str) -> list[TimelineRecord]:
+async def read_keyed(bootstrap: str, key: str) -> list[LogRecord]:
     """Every record with ``key`` on the referral topics, scanned from offset 0 to the end."""
-    by_topic = await _partitions(bootstrap, TOPICS)
+    by_topic = await partitions_of(bootstrap, TOPICS)
     wanted = [TopicPartition(t, partition_for(key, ps)) for t, ps in by_topic.items()]
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        enable_auto_commit=False,
-        max_partition_fetch_bytes=MAX_REQUEST_BYTES,
-    )
-    await consumer.start()
-    try:
-        consumer.assign(wanted)
-        starts = await consumer.beginning_offsets(wanted)
-        ends = await consumer.end_offsets(wanted)
-        for tp in wanted:
-            consumer.seek(tp, starts[tp])
-        pending = {tp for tp in wanted if ends[tp] > starts[tp]}
-        found: list[TimelineRecord] = []
-        loop = asyncio.get_running_loop()
-        stalled_since = loop.time()
-        while pending:
-            batches = await consumer.getmany(*pending, timeout_ms=1000, max_records=5000)
-            for tp, records in batches.items():
-                stalled_since = loop.time()
-                found += [
-                    TimelineRecord(tp.topic, tp.partition, r.offset, r.value or b"")
-                    for r in records
-                    if r.offset < ends[tp] and r.key == key.encode()
-                ]
-            for tp in list(pending):
-                if await consumer.position(tp) >= ends[tp]:
-                    pending.discard(tp)
-            if pending and loop.time() - stalled_since > _STALL_TIMEOUT_S:
-                raise TimeoutError("Kafka stopped answering while the topics were read")
-        return found
-    finally:
-        await consumer.stop()
+    return await read_to_end(bootstrap, wanted, key)
 
 
 @dataclass(frozen=True)
@@ -161,8 +105,9 @@ def _time(value: Any) -> datetime | None:
     return moment.astimezone(UTC) if moment.tzinfo is not None else None
 
 
-def row_of(record: TimelineRecord) -> TimelineRow:
-    """What may be shown of one record: allowlisted fields only."""
+def row_of(record: LogRecord, no_effect: str | None = None) -> TimelineRow:
+    """What may be shown of one record: allowlisted fields only. ``no_effect`` is the code
+    of the lifecycle's refusal when the event had no effect where it landed."""
     order = (TOPICS.index(record.topic), record.offset)
     try:
         body = json.loads(record.value)
@@ -173,9 +118,12 @@ def row_of(record: TimelineRecord) -> TimelineRow:
         return TimelineRow(None, "(unreadable record)", "", "", where, order)
     data: dict[str, Any] = body["data"]
     details = "; ".join(
-        f"{name}: {_text(data[name])}"
-        for name in SAFE_FIELDS
-        if data.get(name) not in (None, [], "")
+        ([f"no effect: {no_effect}"] if no_effect else [])
+        + [
+            f"{name}: {_text(data[name])}"
+            for name in SAFE_FIELDS
+            if data.get(name) not in (None, [], "")
+        ]
     )
     agency = body.get("agency") or data.get("agency") or data.get("to_agency") or ""
     return TimelineRow(
@@ -188,9 +136,21 @@ def row_of(record: TimelineRecord) -> TimelineRow:
     )
 
 
-def timeline(records: list[TimelineRecord]) -> list[TimelineRow]:
-    """Rows in time order (records without a readable time last)."""
-    rows = [row_of(r) for r in records]
+def _no_effect(records: list[LogRecord]) -> dict[int, str]:
+    """Offsets of the referral events the shared fold refused, with the refusal's code.
+    The fold runs in log order (offsets), whatever order the rows are shown in."""
+    events = sorted((r for r in records if r.topic == REFERRAL_EVENTS), key=lambda r: r.offset)
+    found = refusals(r.value for r in events)
+    return {r.offset: refusal.code for r, refusal in zip(events, found, strict=True) if refusal}
+
+
+def timeline(records: list[LogRecord]) -> list[TimelineRow]:
+    """Rows in time order (records without a readable time last); a referral event that had
+    no effect where it landed on the log says so ("no effect: <code>")."""
+    refused = _no_effect(records)
+    rows = [
+        row_of(r, refused.get(r.offset) if r.topic == REFERRAL_EVENTS else None) for r in records
+    ]
     never = datetime.max.replace(tzinfo=UTC)
     return sorted(rows, key=lambda r: (r.at or never, r.order))
 

@@ -1,174 +1,147 @@
-"""Intake's decisions. Pure: state, the incoming event, the time and new ids go in;
-a decision (what to store, what to publish) comes out."""
+"""Intake's decisions and its fold of the referral lifecycle. Pure: the situation (the
+incoming event and what intake knows), the time and new ids go in; a decision (what to
+store, what to publish) or a Refusal comes out.
+
+``decide`` handles intelligence from police (a submission or a withdrawal) and intake's own
+ReferralLinked that landed on the log after its referral had ended. ``evolve`` folds a
+referral event into what intake keeps about a referral it opened, with the shared
+``lifecycle.evolve``; an event that fold refuses has no effect here either.
+"""
 
 import uuid
-from dataclasses import dataclass, replace
-from datetime import datetime
-from typing import TypeVar
+from dataclasses import replace
 
-from referral_schemas import (
-    CancellationReason,
-    Indicator,
-    IntelligenceSubmitted,
-    IntelligenceWithdrawn,
-    LinkBasis,
-    ReferralCancelled,
-    ReferralLinked,
-    ReferralOpened,
-    ReferralSubject,
-    VisitorSafetyMarker,
-    postcode_district,
+from referral_schemas import EventData, ReferralLinked, ReferralOpened
+from referral_schemas.lifecycle import Refusal
+from referral_schemas.lifecycle import evolve as evolve_lifecycle
+from referral_schemas.lifecycle_rules import ReferralStatus
+
+from services.intake.contents import Piece, contents_of, link_basis
+from services.intake.state import (
+    ENDED,
+    NOTHING,
+    Decision,
+    Fresh,
+    IntakeStatus,
+    LateLink,
+    ReferralState,
+    Situation,
+    Submission,
+    Withdrawal,
 )
-
-from services.intake.matching import MatchKeys
-from services.intake.triage import is_child, triage
-
-T = TypeVar("T")
+from services.intake.withdrawals import decide_withdrawal
 
 
-@dataclass(frozen=True)
-class ReferralState:
-    """What intake keeps about a referral it opened."""
-
-    referral_id: uuid.UUID
-    force: str
-    open: bool
-    subject_is_child: bool
-    reason_categories: tuple[Indicator, ...]
-    visitor_safety: tuple[VisitorSafetyMarker, ...]
-    person_key: bytes | None
-    address_key: bytes
-    postcode_district: str
-    risk_level: str
-    active_intelligence: tuple[str, ...]
-    """References (``force:ref``) of intelligence behind it that is not withdrawn."""
+def decide(situation: Situation, fresh: Fresh) -> Decision | Refusal:
+    match situation:
+        case Submission():
+            return _decide_submission(situation, fresh)
+        case Withdrawal():
+            return decide_withdrawal(situation, fresh.now)
+        case LateLink():
+            return _decide_late_link(situation, fresh)
 
 
-@dataclass(frozen=True)
-class Opened:
-    referral: ReferralState
-    event: ReferralOpened
+def _decide_submission(submission: Submission, fresh: Fresh) -> Decision | Refusal:
+    if submission.already_received:
+        return NOTHING
+    if submission.withdrawn_before:
+        return Refusal(
+            "withdrawn_before_submission",
+            "the force withdrew this intelligence before submitting it; nothing was opened",
+        )
+    matches = submission.matches
+    return place(submission.piece, matches.live, matches.previous_referral_id, fresh)
 
 
-@dataclass(frozen=True)
-class Linked:
-    referral: ReferralState
-    event: ReferralLinked
-
-
-@dataclass(frozen=True)
-class Withdrawn:
-    referral: ReferralState
-    event: ReferralCancelled | None
-    """None while other intelligence still supports the referral."""
-
-
-def _union(old: tuple[T, ...], new: list[T]) -> tuple[T, ...]:
-    return tuple(dict.fromkeys([*old, *new]))
-
-
-def link_basis(referral: ReferralState, keys: MatchKeys) -> LinkBasis | None:
-    same_person = keys.person is not None and referral.person_key == keys.person
-    same_address = referral.address_key == keys.address
-    if same_person and same_address:
-        return LinkBasis.SAME_PERSON_AND_ADDRESS
-    if same_person:
-        return LinkBasis.SAME_PERSON
-    if same_address:
-        return LinkBasis.SAME_ADDRESS
-    return None
-
-
-def open_referral(
-    intel: IntelligenceSubmitted,
-    keys: MatchKeys,
-    *,
-    referral_id: uuid.UUID,
-    now: datetime,
-    isa_version: str,
-) -> Opened:
-    child = is_child(intel.subject.date_of_birth, intel.recorded_at.date())
-    risk = triage(intel.indicators, child)
-    district = postcode_district(intel.address.postcode)
-    state = ReferralState(
-        referral_id=referral_id,
-        force=intel.force,
-        open=True,
-        subject_is_child=child,
-        reason_categories=tuple(intel.indicators),
-        visitor_safety=tuple(intel.visitor_safety),
-        person_key=keys.person,
-        address_key=keys.address,
-        postcode_district=district,
-        risk_level=risk.value,
-        active_intelligence=(f"{intel.force}:{intel.intelligence_ref}",),
+def place(
+    piece: Piece, live: ReferralState | None, previous: uuid.UUID | None, fresh: Fresh
+) -> Decision:
+    """Link the piece to the live referral about the same person or address, or open one
+    (naming the previous, ended referral about them)."""
+    if live is not None and live.status is not IntakeStatus.OPEN:
+        live = None  # an ended referral (or one being cancelled) takes no new intelligence
+    basis = link_basis(live.contents, piece.match_keys) if live else None
+    if live is None or basis is None:
+        return _open(replace(piece, link_basis=None), previous, fresh)
+    pieces = (*live.pieces, replace(piece, link_basis=basis))
+    contents = contents_of(pieces, live.contents.postcode_district)
+    linked = replace(live, pieces=pieces, contents=contents)
+    event = ReferralLinked(
+        referral_id=live.referral_id,
+        force=piece.force,
+        intelligence_ref=piece.ref,
+        link_basis=basis,
+        linked_at=fresh.now,
+        risk_level=contents.risk_level,
+        reason_categories=list(contents.reason_categories),
+        visitor_safety=list(contents.visitor_safety),
     )
-    subject = ReferralSubject(
-        given_name=intel.subject.given_name,
-        family_name=intel.subject.family_name,
-        date_of_birth=intel.subject.date_of_birth,
-        phone=intel.subject.phone,
+    return Decision(events=(event,), saves=(linked,))
+
+
+def _open(piece: Piece, previous: uuid.UUID | None, fresh: Fresh) -> Decision:
+    contents = contents_of((piece,))
+    assert contents.subject is not None, "a piece to place holds its identity"
+    assert contents.address is not None, "a piece to place holds its address"
+    state = ReferralState(
+        referral_id=fresh.referral_id,
+        force=piece.force,
+        opened_at=fresh.now,
+        status=IntakeStatus.OPEN,
+        contents=contents,
+        pieces=(piece,),
+        previous_referral_id=previous,
     )
     event = ReferralOpened(
-        referral_id=referral_id,
-        force=intel.force,
-        intelligence_ref=intel.intelligence_ref,
-        isa_version=isa_version,
-        opened_at=now,
-        risk_level=risk,
-        reason_categories=list(intel.indicators),
-        subject=subject,
-        address=intel.address,
-        postcode_district=district,
-        visitor_safety=list(intel.visitor_safety),
+        referral_id=fresh.referral_id,
+        force=piece.force,
+        intelligence_ref=piece.ref,
+        isa_version=fresh.isa_version,
+        opened_at=fresh.now,
+        risk_level=contents.risk_level,
+        reason_categories=list(contents.reason_categories),
+        subject=contents.subject,
+        address=contents.address,
+        postcode_district=contents.postcode_district,
+        visitor_safety=list(contents.visitor_safety),
+        previous_referral_id=previous,
     )
-    return Opened(state, event)
+    return Decision(events=(event,), saves=(state,))
 
 
-def link_to(
-    referral: ReferralState, intel: IntelligenceSubmitted, basis: LinkBasis, *, now: datetime
-) -> Linked:
-    child = referral.subject_is_child or (
-        basis is not LinkBasis.SAME_ADDRESS
-        and is_child(intel.subject.date_of_birth, intel.recorded_at.date())
-    )
-    categories = _union(referral.reason_categories, list(intel.indicators))
-    markers = _union(referral.visitor_safety, list(intel.visitor_safety))
-    risk = triage(categories, child)
-    state = replace(
-        referral,
-        subject_is_child=child,
-        reason_categories=categories,
-        visitor_safety=markers,
-        risk_level=risk.value,
-        active_intelligence=_union(
-            referral.active_intelligence, [f"{intel.force}:{intel.intelligence_ref}"]
-        ),
-    )
-    event = ReferralLinked(
-        referral_id=referral.referral_id,
-        force=intel.force,
-        intelligence_ref=intel.intelligence_ref,
-        link_basis=basis,
-        linked_at=now,
-        risk_level=risk,
-        reason_categories=list(categories),
-        visitor_safety=list(markers),
-    )
-    return Linked(state, event)
+def _decide_late_link(late: LateLink, fresh: Fresh) -> Decision:
+    """The referral ended before the link landed: the intelligence gets a referral of its
+    own (or joins another live one), naming the ended referral."""
+    referral = late.referral
+    if referral.lifecycle is None or not referral.lifecycle.ended:
+        return NOTHING  # refused for another reason: nothing intake can mend
+    piece = referral.piece((late.link.force, late.link.intelligence_ref))
+    if piece is None or piece.subject is None:
+        return NOTHING  # withdrawn meanwhile (or received before intake kept identities)
+    decision = place(piece, late.matches.live, referral.referral_id, fresh)
+    left = replace(referral, pieces=referral.without(piece.key))
+    return replace(decision, saves=(*decision.saves, left))
 
 
-def withdraw(
-    referral: ReferralState, withdrawal: IntelligenceWithdrawn, *, now: datetime
-) -> Withdrawn:
-    ref = f"{withdrawal.force}:{withdrawal.intelligence_ref}"
-    remaining = tuple(r for r in referral.active_intelligence if r != ref)
-    if remaining or not referral.open:
-        return Withdrawn(replace(referral, active_intelligence=remaining), None)
-    event = ReferralCancelled(
-        referral_id=referral.referral_id,
-        reason=CancellationReason.INTELLIGENCE_WITHDRAWN,
-        cancelled_at=now,
-        withdrawn_intelligence_refs=[withdrawal.intelligence_ref],
-    )
-    return Withdrawn(replace(referral, open=False, active_intelligence=remaining), event)
+_ENDS = {
+    ReferralStatus.CLOSED: IntakeStatus.CLOSED,
+    ReferralStatus.CANCELLED: IntakeStatus.CANCELLED,
+}
+
+
+def evolve(state: ReferralState, data: EventData) -> ReferralState | Refusal:
+    """``state`` after one referral event from the log, or why the event has no effect."""
+    folded = evolve_lifecycle(state.lifecycle, data)
+    if isinstance(folded, Refusal):
+        return folded
+    state = replace(state, lifecycle=folded)
+    ended = _ENDS.get(folded.status)
+    if ended is None or state.status in ENDED:
+        return state
+    # Identities are no longer needed once it ended, except for pieces whose link has not
+    # landed yet: that link will be refused and the piece opens a referral of its own.
+    on_log = set(folded.intelligence)
+    pieces = tuple(p.forgotten() if p.key in on_log else p for p in state.pieces)
+    contents = replace(state.contents, subject=None, address=None)
+    return replace(state, status=ended, ended_at=folded.ended_at, pieces=pieces, contents=contents)

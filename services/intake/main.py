@@ -3,9 +3,10 @@
 import asyncio
 from pathlib import Path
 
-from referral_schemas.topics import POLICE_INTELLIGENCE
+from referral_schemas.lifecycle_rules import LIFECYCLE_EVENT_TYPES
+from referral_schemas.topics import POLICE_INTELLIGENCE, REFERRAL_EVENTS
 
-from services.intake.handlers import make_handler
+from services.intake.handlers import make_handler, make_lifecycle_handler
 from services.intake.settings import IntakeSettings
 from services.runtime.app import ServiceSpec, Subscription, run_service
 
@@ -16,7 +17,16 @@ def build(settings: IntakeSettings) -> ServiceSpec:
         name="intake",
         settings=settings,
         migrations=Path(__file__).with_name("migrations"),
-        subscriptions=[Subscription(POLICE_INTELLIGENCE, handler)],
+        subscriptions=[
+            Subscription(POLICE_INTELLIGENCE, handler),
+            # Every lifecycle event, not only the ones that end a referral: the shared fold
+            # accepts a closure only after the routing and acceptance that lead to it.
+            Subscription(
+                REFERRAL_EVENTS,
+                make_lifecycle_handler(settings.isa_version),
+                event_types=LIFECYCLE_EVENT_TYPES,
+            ),
+        ],
     )
 
 

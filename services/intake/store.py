@@ -1,5 +1,9 @@
 """intake's tables (asyncpg). Every function runs on the caller's connection, inside the
-caller's transaction."""
+caller's transaction.
+
+Lock order, the same in every handler so two never wait on each other: an intelligence
+row, then the advisory locks of match keys, then referral rows.
+"""
 
 import uuid
 from dataclasses import dataclass
@@ -7,36 +11,86 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-from referral_schemas import Indicator, VisitorSafetyMarker
+from pydantic import TypeAdapter
+from referral_schemas import (
+    Address,
+    Indicator,
+    IntelligenceWithdrawn,
+    LinkBasis,
+    ReferralSubject,
+    RiskLevel,
+    VisitorSafetyMarker,
+)
+from referral_schemas.lifecycle import Lifecycle
 
-from services.intake.domain import ReferralState
+from services.intake.contents import Contents, Piece
 from services.intake.matching import MatchKeys
+from services.intake.state import IntakeStatus, ReferralState
 from services.runtime.db import Connection
 
-_SELECT_REFERRAL = """
-    SELECT r.*, COALESCE(
-        (SELECT array_agg(i.force || ':' || i.intelligence_ref ORDER BY i.received_at)
-           FROM intelligence i
-          WHERE i.referral_id = r.referral_id AND i.status = 'active'),
-        '{}') AS active_intelligence
-      FROM referrals r
-"""
+_LIFECYCLE = TypeAdapter(Lifecycle)
 
 
-def _state(row: asyncpg.Record) -> ReferralState:
-    return ReferralState(
-        referral_id=row["referral_id"],
+def _piece(row: asyncpg.Record) -> Piece:
+    subject, address, basis = row["subject"], row["address"], row["link_basis"]
+    return Piece(
         force=row["force"],
-        open=row["status"] == "open",
+        ref=row["intelligence_ref"],
+        event_id=row["event_id"],
+        received_at=row["received_at"],
+        person_key=row["person_key"],
+        address_key=row["address_key"],
         subject_is_child=row["subject_is_child"],
-        reason_categories=tuple(Indicator(c) for c in row["reason_categories"]),
+        indicators=tuple(Indicator(i) for i in row["indicators"]),
         visitor_safety=tuple(VisitorSafetyMarker(m) for m in row["visitor_safety"]),
+        subject=ReferralSubject.model_validate(subject) if subject else None,
+        address=Address.model_validate(address) if address else None,
+        link_basis=LinkBasis(basis) if basis else None,
+    )
+
+
+def _state(row: asyncpg.Record, pieces: tuple[Piece, ...]) -> ReferralState:
+    lead = pieces[0] if pieces else None
+    contents = Contents(
         person_key=row["person_key"],
         address_key=row["address_key"],
         postcode_district=row["postcode_district"],
-        risk_level=row["risk_level"],
-        active_intelligence=tuple(row["active_intelligence"]),
+        subject_is_child=row["subject_is_child"],
+        risk_level=RiskLevel(row["risk_level"]),
+        reason_categories=tuple(Indicator(c) for c in row["reason_categories"]),
+        visitor_safety=tuple(VisitorSafetyMarker(m) for m in row["visitor_safety"]),
+        subject=lead.subject if lead else None,
+        address=lead.address if lead else None,
     )
+    lifecycle = row["lifecycle"]
+    return ReferralState(
+        referral_id=row["referral_id"],
+        force=row["force"],
+        opened_at=row["opened_at"],
+        status=IntakeStatus(row["status"]),
+        contents=contents,
+        pieces=pieces,
+        previous_referral_id=row["previous_referral_id"],
+        ended_at=row["ended_at"],
+        lifecycle=_LIFECYCLE.validate_python(lifecycle) if lifecycle is not None else None,
+    )
+
+
+async def _with_pieces(conn: Connection, row: asyncpg.Record) -> ReferralState:
+    rows = await conn.fetch(
+        """SELECT * FROM intelligence WHERE referral_id = $1 AND status = 'active'
+            ORDER BY position""",
+        row["referral_id"],
+    )
+    return _state(row, tuple(_piece(r) for r in rows))
+
+
+async def load_referral(conn: Connection, referral_id: uuid.UUID) -> ReferralState | None:
+    """The referral, locked until commit; None if intake did not open it."""
+    row = await conn.fetchrow(
+        "SELECT * FROM referrals WHERE referral_id = $1 FOR UPDATE", referral_id
+    )
+    return await _with_pieces(conn, row) if row else None
 
 
 async def lock_match_keys(conn: Connection, keys: MatchKeys) -> None:
@@ -54,46 +108,110 @@ async def lock_match_keys(conn: Connection, keys: MatchKeys) -> None:
 async def find_open_match(conn: Connection, keys: MatchKeys) -> ReferralState | None:
     """An open referral for the same person (preferred) or, failing that, the same address."""
     row = await conn.fetchrow(
-        _SELECT_REFERRAL
-        + """ WHERE r.status = 'open'
-                AND ((r.person_key IS NOT NULL AND r.person_key = $1) OR r.address_key = $2)
-              ORDER BY (r.person_key IS NOT DISTINCT FROM $1) DESC, r.opened_at
-              LIMIT 1 FOR UPDATE OF r""",
+        """SELECT * FROM referrals
+            WHERE status = 'open'
+              AND ((person_key IS NOT NULL AND person_key = $1) OR address_key = $2)
+            ORDER BY (person_key IS NOT DISTINCT FROM $1) DESC, opened_at
+            LIMIT 1 FOR UPDATE""",
         keys.person,
         keys.address,
     )
-    return _state(row) if row else None
+    return await _with_pieces(conn, row) if row else None
 
 
-async def load_referral(conn: Connection, referral_id: uuid.UUID) -> ReferralState:
-    row = await conn.fetchrow(
-        _SELECT_REFERRAL + " WHERE r.referral_id = $1 FOR UPDATE OF r", referral_id
+async def find_previous(conn: Connection, keys: MatchKeys) -> uuid.UUID | None:
+    """The latest referral for the same person (preferred) or address that has ended, or
+    whose cancellation intake asked for."""
+    found: uuid.UUID | None = await conn.fetchval(
+        """SELECT referral_id FROM referrals
+            WHERE status <> 'open'
+              AND ((person_key IS NOT NULL AND person_key = $1) OR address_key = $2)
+            ORDER BY (person_key IS NOT DISTINCT FROM $1) DESC, ended_at DESC NULLS LAST
+            LIMIT 1""",
+        keys.person,
+        keys.address,
     )
-    assert row is not None, "intelligence rows always point at an existing referral"
-    return _state(row)
+    return found
 
 
-async def save_referral(conn: Connection, state: ReferralState, now: datetime) -> None:
+async def save_referral(
+    conn: Connection, state: ReferralState, now: datetime, *, pieces: bool = True
+) -> None:
+    """Store the referral and (unless ``pieces`` is False) the pieces behind it."""
+    contents = state.contents
+    lifecycle = state.lifecycle
     await conn.execute(
         """INSERT INTO referrals (referral_id, force, status, risk_level, reason_categories,
                visitor_safety, subject_is_child, person_key, address_key, postcode_district,
-               opened_at, updated_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
+               opened_at, updated_at, lifecycle, ended_at, previous_referral_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
            ON CONFLICT (referral_id) DO UPDATE SET
                status = EXCLUDED.status, risk_level = EXCLUDED.risk_level,
                reason_categories = EXCLUDED.reason_categories,
                visitor_safety = EXCLUDED.visitor_safety,
-               subject_is_child = EXCLUDED.subject_is_child, updated_at = $11""",
+               subject_is_child = EXCLUDED.subject_is_child,
+               person_key = EXCLUDED.person_key, address_key = EXCLUDED.address_key,
+               postcode_district = EXCLUDED.postcode_district, updated_at = EXCLUDED.updated_at,
+               lifecycle = EXCLUDED.lifecycle, ended_at = EXCLUDED.ended_at""",
         state.referral_id,
         state.force,
-        "open" if state.open else "cancelled",
-        state.risk_level,
-        [c.value for c in state.reason_categories],
-        [m.value for m in state.visitor_safety],
-        state.subject_is_child,
-        state.person_key,
-        state.address_key,
-        state.postcode_district,
+        state.status.value,
+        contents.risk_level.value,
+        [c.value for c in contents.reason_categories],
+        [m.value for m in contents.visitor_safety],
+        contents.subject_is_child,
+        contents.person_key,
+        contents.address_key,
+        contents.postcode_district,
+        state.opened_at,
+        now,
+        _LIFECYCLE.dump_python(lifecycle, mode="json") if lifecycle is not None else None,
+        state.ended_at,
+        state.previous_referral_id,
+    )
+    if pieces and state.pieces:
+        await _save_pieces(conn, state)
+
+
+async def _save_pieces(conn: Connection, state: ReferralState) -> None:
+    await conn.executemany(
+        """INSERT INTO intelligence (force, intelligence_ref, referral_id, event_id, link_basis,
+               status, received_at, position, person_key, address_key, subject_is_child,
+               indicators, visitor_safety, subject, address)
+           VALUES ($1, $2, $3, $4, $5, 'active', $6, $7, $8, $9, $10, $11, $12, $13, $14)
+           ON CONFLICT (force, intelligence_ref) DO UPDATE SET
+               referral_id = EXCLUDED.referral_id, link_basis = EXCLUDED.link_basis,
+               position = EXCLUDED.position, subject = EXCLUDED.subject,
+               address = EXCLUDED.address""",
+        [
+            (
+                p.force,
+                p.ref,
+                state.referral_id,
+                p.event_id,
+                p.link_basis.value if p.link_basis else None,
+                p.received_at,
+                position,
+                p.person_key,
+                p.address_key,
+                p.subject_is_child,
+                [i.value for i in p.indicators],
+                [m.value for m in p.visitor_safety],
+                p.subject.model_dump(mode="json") if p.subject else None,
+                p.address.model_dump(mode="json") if p.address else None,
+            )
+            for position, p in enumerate(state.pieces)
+        ],
+    )
+
+
+async def save_lifecycle(conn: Connection, state: ReferralState, now: datetime) -> None:
+    """Store only the folded lifecycle (the event changed nothing else)."""
+    assert state.lifecycle is not None, "only a folded state is saved this way"
+    await conn.execute(
+        "UPDATE referrals SET lifecycle = $2, updated_at = $3 WHERE referral_id = $1",
+        state.referral_id,
+        _LIFECYCLE.dump_python(state.lifecycle, mode="json"),
         now,
     )
 
@@ -102,61 +220,63 @@ async def save_referral(conn: Connection, state: ReferralState, now: datetime) -
 class IntelligenceRow:
     referral_id: uuid.UUID
     status: str
+    person_key: bytes | None
+    address_key: bytes
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
 
 
 async def find_intelligence(conn: Connection, force: str, ref: str) -> IntelligenceRow | None:
     row = await conn.fetchrow(
-        """SELECT referral_id, status FROM intelligence
+        """SELECT referral_id, status, person_key, address_key FROM intelligence
             WHERE force = $1 AND intelligence_ref = $2 FOR UPDATE""",
         force,
         ref,
     )
-    return IntelligenceRow(row["referral_id"], row["status"]) if row else None
+    if row is None:
+        return None
+    return IntelligenceRow(row["referral_id"], row["status"], row["person_key"], row["address_key"])
 
 
-async def record_intelligence(
-    conn: Connection,
-    *,
-    force: str,
-    ref: str,
-    referral_id: uuid.UUID,
-    event_id: uuid.UUID,
-    link_basis: str | None,
-    received_at: datetime,
+async def mark_withdrawn(
+    conn: Connection, withdrawal: IntelligenceWithdrawn, now: datetime
 ) -> None:
+    """The intelligence is withdrawn; its personal data is no longer needed."""
     await conn.execute(
-        """INSERT INTO intelligence (force, intelligence_ref, referral_id, event_id, link_basis,
-               status, received_at)
-           VALUES ($1, $2, $3, $4, $5, 'active', $6)""",
-        force,
-        ref,
-        referral_id,
-        event_id,
-        link_basis,
-        received_at,
+        """UPDATE intelligence
+              SET status = 'withdrawn', withdrawn_at = $3, withdrawal_reason = $4,
+                  subject = NULL, address = NULL
+            WHERE force = $1 AND intelligence_ref = $2""",
+        withdrawal.force,
+        withdrawal.intelligence_ref,
+        now,
+        withdrawal.reason.value,
     )
 
 
-async def mark_withdrawn(conn: Connection, force: str, ref: str, reason: str, at: datetime) -> None:
+async def remember_withdrawal(
+    conn: Connection, withdrawal: IntelligenceWithdrawn, event_id: uuid.UUID, now: datetime
+) -> None:
     await conn.execute(
-        """UPDATE intelligence SET status = 'withdrawn', withdrawn_at = $3, withdrawal_reason = $4
+        """INSERT INTO withdrawals_before_submission
+               (force, intelligence_ref, event_id, reason, withdrawn_at, received_at)
+           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING""",
+        withdrawal.force,
+        withdrawal.intelligence_ref,
+        event_id,
+        withdrawal.reason.value,
+        withdrawal.withdrawn_at,
+        now,
+    )
+
+
+async def withdrawn_before(conn: Connection, force: str, ref: str) -> bool:
+    found: Any = await conn.fetchval(
+        """SELECT 1 FROM withdrawals_before_submission
             WHERE force = $1 AND intelligence_ref = $2""",
         force,
         ref,
-        at,
-        reason,
     )
-
-
-async def list_referrals(conn: Connection, limit: int = 100) -> list[dict[str, Any]]:
-    """Newest first, without personal data: what an operator may see of intake's work."""
-    rows = await conn.fetch(
-        """SELECT r.referral_id, r.force, r.status, r.risk_level, r.reason_categories,
-                  r.postcode_district, r.opened_at,
-                  (SELECT array_agg(i.intelligence_ref ORDER BY i.received_at)
-                     FROM intelligence i WHERE i.referral_id = r.referral_id)
-                      AS intelligence_refs
-             FROM referrals r ORDER BY r.opened_at DESC, r.referral_id LIMIT $1""",
-        limit,
-    )
-    return [dict(r) for r in rows]
+    return found is not None

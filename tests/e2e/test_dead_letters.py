@@ -46,7 +46,6 @@ EXPECTED = [
     ("control character", "control_character"),
     ("bad date", "bad_date"),
     ("wrong type", "wrong_type"),
-    ("withdrawal of unknown intelligence", "unknown_intelligence"),
 ]
 
 
@@ -58,9 +57,6 @@ async def test_each_malformed_message_is_dead_lettered_with_its_reason_and_intak
     for change, _ in EXPECTED:
         if change == "not JSON":
             bad.append(b"{this is not json")
-        elif change == "withdrawal of unknown intelligence":
-            # Sent before the intelligence it withdraws, so intake has never heard of it.
-            bad.append(encode(withdrawn(good)))
         else:
             bad.append(_variant(good, change))
     async with watch(bootstrap, DEAD_LETTER) as dead, watch(bootstrap, REFERRAL_EVENTS) as events:
@@ -102,3 +98,26 @@ async def test_intelligence_keyed_wrongly_is_refused_so_withdrawals_cannot_overt
             lambda r: r.key == b"some-other-key" and r.value == encode(message)
         )
     assert letters[0].headers["dlq.reason"] == b"key_mismatch"
+
+
+async def test_a_submission_whose_withdrawal_came_first_is_dead_lettered_and_opens_nothing(
+    bootstrap: str, intake: ServiceProcess
+) -> None:
+    message = submitted()
+    ref = message["data"]["intelligence_ref"]
+    async with watch(bootstrap, DEAD_LETTER) as dead, watch(bootstrap, REFERRAL_EVENTS) as events:
+        # One key, so in this order: the withdrawal is remembered, not dead-lettered.
+        sent = await send(
+            bootstrap,
+            POLICE_INTELLIGENCE,
+            key_of(message),
+            [encode(withdrawn(message)), encode(message)],
+        )
+        letters = await dead.wait_for(lambda r: r.key == key_of(message).encode())
+        opened = [
+            r for r in await events.drain(quiet_s=1.0) if event_about("ReferralOpened", ref)(r)
+        ]
+    assert [r.headers["dlq.source.offset"] for r in letters] == [str(sent[1].offset).encode()]
+    assert letters[0].headers["dlq.reason"] == b"withdrawn_before_submission"
+    assert letters[0].value == encode(message)
+    assert opened == [], "withdrawn intelligence never becomes a referral"

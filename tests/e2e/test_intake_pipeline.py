@@ -101,7 +101,7 @@ async def test_intelligence_about_the_same_address_links_to_the_open_referral(
     assert linked.json()["data"]["link_basis"] == "same_address"
 
 
-async def test_withdrawing_the_only_intelligence_cancels_the_referral(
+async def test_withdrawing_the_only_intelligence_asks_casework_to_cancel_the_referral(
     bootstrap: str, intake: ServiceProcess, intake_db: asyncpg.Connection
 ) -> None:
     message = submitted()
@@ -113,14 +113,22 @@ async def test_withdrawing_the_only_intelligence_cancels_the_referral(
             )
         )[0]
         referral_id = opened.json()["data"]["referral_id"]
-        await send(bootstrap, POLICE_INTELLIGENCE, key_of(message), [encode(withdrawn(message))])
-        cancelled = (await events.wait_for(event_for_referral("ReferralCancelled", referral_id)))[0]
-    assert cancelled.json()["data"]["reason"] == "intelligence_withdrawn"
+        moved = withdrawn(message, reason="subject_moved_away")
+        await send(bootstrap, POLICE_INTELLIGENCE, key_of(message), [encode(moved)])
+        requested = await events.wait_for(event_for_referral("CancellationRequested", referral_id))
+        await wait_outbox_empty(intake_db)
+        about_it = [r.json()["type"] for r in await events.drain() if r.key == opened.key]
+    # Casework owns cancellation: intake only asks, with the reason police will be given.
+    assert about_it == ["ReferralOpened", "CancellationRequested"]
+    data = requested[0].json()["data"]
+    assert data["reason"] == "moved_away"
+    assert data["withdrawal_reason"] == "subject_moved_away"
+    assert data["withdrawn_intelligence_refs"] == [message["data"]["intelligence_ref"]]
     status = await intake_db.fetchval(
         "SELECT status FROM referrals WHERE referral_id = $1::uuid", referral_id
     )
-    assert status == "cancelled"
-    # New intelligence about the same person now opens a fresh referral: nothing is open.
+    assert status == "cancellation_requested"
+    # New intelligence about the same person opens a fresh referral that names this one.
     again = submitted(subject=message["data"]["subject"])
     async with watch(bootstrap, REFERRAL_EVENTS) as events:
         await send(bootstrap, POLICE_INTELLIGENCE, key_of(again), [encode(again)])
@@ -128,3 +136,4 @@ async def test_withdrawing_the_only_intelligence_cancels_the_referral(
             await events.wait_for(event_about("ReferralOpened", again["data"]["intelligence_ref"]))
         )[0]
     assert reopened.json()["data"]["referral_id"] != referral_id
+    assert reopened.json()["data"]["previous_referral_id"] == referral_id

@@ -8,6 +8,7 @@ the golden ReferralOpened sample (tests check it never leaves the services that 
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from referral_schemas import (
@@ -57,12 +58,14 @@ OTHER_AGENCY = "cumbria-recovery-south"
 T0 = datetime(2026, 3, 14, 9, 30, tzinfo=UTC)
 
 
+@cache
 def _opened_sample() -> ReferralOpened:
     data = parse_event(load_sample("ReferralOpened.v1")).data
     assert isinstance(data, ReferralOpened)
     return data
 
 
+@cache
 def _amended_sample() -> ReferralAmended:
     data = parse_event(load_sample("ReferralAmended.v1")).data
     assert isinstance(data, ReferralAmended)

@@ -48,8 +48,11 @@ from referral_schemas import (
     VisitCompleted,
     VisitResult,
     load_sample,
+    make_envelope,
     parse_event,
+    serialize_event,
 )
+from referral_schemas.lifecycle_rules import OPENING_PRODUCER, RULES, Producer
 from referral_schemas.resolution_v1 import DirectionReason
 
 FORCE = "cumbria"
@@ -95,7 +98,9 @@ class ReferralLog:
             "opened_at": self.at(hours),
             "postcode_district": district,
         }
-        return _opened_sample().model_copy(update=update)
+        sample = _opened_sample()
+        address = sample.address.model_copy(update={"postcode": f"{district} 9ZZ"})
+        return sample.model_copy(update={**update, "address": address})
 
     def linked(self, ref: str, force: str = FORCE, hours: float = 1) -> EventData:
         sample = _opened_sample()
@@ -119,7 +124,9 @@ class ReferralLog:
             "amended_at": self.at(hours),
             "postcode_district": district,
         }
-        return _amended_sample().model_copy(update=update)
+        sample = _amended_sample()
+        address = sample.address.model_copy(update={"postcode": f"{district} 9ZZ"})
+        return sample.model_copy(update={**update, "address": address})
 
     def cancellation_requested(
         self,
@@ -302,3 +309,25 @@ class ReferralLog:
             self.completed(agency=agency),
             self.closed(agency=agency),
         ]
+
+
+def published(data: EventData, correlation_id: uuid.UUID, time: datetime = T0) -> bytes:
+    """The event enveloped as its producer (the lifecycle's rule table says which) puts it
+    on referral.events: intake and routing as the system, casework as a person of the
+    agency the event names."""
+    rule = RULES.get(data.EVENT_TYPE)
+    producer = OPENING_PRODUCER if rule is None else rule.producer
+    agency = getattr(data, "agency", None) if producer is Producer.CASEWORK else None
+    actor = "user:w-1" if producer is Producer.CASEWORK else f"system:{producer}"
+    envelope = make_envelope(
+        data,
+        id=uuid.uuid4(),
+        source=f"referral-hub/{producer}",
+        time=time,
+        subject=str(getattr(data, "referral_id")),  # noqa: B009
+        correlation_id=correlation_id,
+        causation_id=None,
+        actor=actor,
+        agency=agency,
+    )
+    return serialize_event(envelope)

@@ -25,9 +25,10 @@ from services.audit import export as exports
 from services.audit import store
 from services.audit.checkpoints import SOURCE
 from services.audit.entries import time_text
+from services.audit.record_reader import RecordSource
 from services.audit.signing import SigningKey
 from services.audit.verification import verify_database
-from services.audit.views import entry_json, verification_json
+from services.audit.views import referral_effects, timeline_json, verification_json
 from services.runtime.api_errors import ApiError, install_error_handlers
 from services.runtime.auth import Identity, InvalidToken, TokenVerifier
 from services.runtime.clock import Clock
@@ -49,6 +50,9 @@ class AuditDeps:
     checkpoint_public_key: Ed25519PublicKey
     signing_key: SigningKey | None = None
     """The checkpoint key, which also seals exports (none: no export download)."""
+    records: RecordSource | None = None
+    """Reads a referral's records back from Kafka, to mark the events that had no effect
+    (none: timelines carry no effects)."""
 
 
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="referral-hub"'}
@@ -116,7 +120,8 @@ def create_app(deps: AuditDeps) -> FastAPI:
     @app.get("/audit/referrals/{referral_id}/timeline")
     async def timeline(referral_id: uuid.UUID, who: Auditor, deps: Deps) -> dict[str, Any]:
         """Every ledger entry about the referral (events, actors, consultations), in ledger
-        order. The read is recorded as a consultation."""
+        order, each referral event with its effect (``applied``, ``no effect: <code>`` or
+        ``unknown``; see services/audit/effects.py). The read is recorded as a consultation."""
         async with deps.pool.acquire() as conn, conn.transaction():
             entries = await store.referral_entries(conn, referral_id)
             if not entries:
@@ -125,7 +130,8 @@ def create_app(deps: AuditDeps) -> FastAPI:
                 (e.content.correlation_id for e in entries if e.content.correlation_id), None
             )
             await _consulted(conn, deps, who, referral_id, correlation)
-        return {"referral_id": str(referral_id), "entries": [entry_json(e) for e in entries]}
+        marks = await referral_effects(entries, deps.records)
+        return {"referral_id": str(referral_id), "entries": timeline_json(entries, marks)}
 
     @app.get("/audit/verification")
     async def verification(who: Auditor, deps: Deps) -> dict[str, Any]:
@@ -185,7 +191,9 @@ def create_app(deps: AuditDeps) -> FastAPI:
         if deps.signing_key is None:
             raise ApiError(503, "no_export_key", "this instance has no key to seal exports")
         async with deps.pool.acquire() as conn:
-            found = await exports.gather(conn, referral=referral, start=_utc(start), end=_utc(end))
+            found = await exports.gather(
+                conn, referral=referral, start=_utc(start), end=_utc(end), records=deps.records
+            )
             if referral is not None and not found.entries:
                 raise ApiError(404, "not_found", "the ledger holds nothing about this referral")
             consulted = _referrals_of(found, referral)

@@ -6,6 +6,9 @@ hash covers, its hashes), the latest signed checkpoint, and a seal: an Ed25519 s
 by the checkpoint key, of the sha256 of every byte before the seal line, with the public
 key. One changed byte breaks the seal; an edited entry is also named by its own hashes.
 
+An entry line of a referral's export may also say which events had no effect (``effect``,
+see effects.py): derived when exported, outside the entry's hash, under the seal.
+
 Scopes: one referral (its entries and the collection of its intelligence: the referral's
 own chain is complete from its first entry), or a period (the entries appended in it: a
 contiguous stretch of the overall chain, anchored to the checkpoint when it falls inside).
@@ -14,8 +17,8 @@ contiguous stretch of the overall chain, anchored to the checkpoint when it fall
 import hashlib
 import json
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +29,7 @@ from services.audit.chain import GENESIS, LedgerEntry, link
 from services.audit.checkpoint_event import AuditCheckpoint
 from services.audit.checkpoints import latest
 from services.audit.entries import time_text
+from services.audit.record_reader import RecordSource
 from services.audit.signing import (
     SigningKey,
     checkpoint_signed_by,
@@ -34,7 +38,7 @@ from services.audit.signing import (
     public_pem,
     verify,
 )
-from services.audit.views import entry_from_json, entry_json
+from services.audit.views import entry_from_json, entry_json, referral_effects
 from services.runtime.db import Connection
 
 FORMAT = "referral-hub-audit-export/1"
@@ -47,6 +51,10 @@ class Export:
     checkpoint: AuditCheckpoint | None
     ledger_count: int
     ledger_head: str
+    effects: Mapping[int, str] = field(default_factory=dict)
+    """Position -> effect of each referral event (effects.py), for a referral's export
+    read with a record source; derived, so outside the entries' hashes (the seal covers
+    it)."""
 
 
 async def gather(
@@ -55,8 +63,13 @@ async def gather(
     referral: uuid.UUID | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
+    records: RecordSource | None = None,
 ) -> Export:
-    """The entries of one referral, or those appended in [start, end), in one snapshot."""
+    """The entries of one referral, or those appended in [start, end), in one snapshot.
+
+    With ``records``, a referral's export also says which of its events had no effect (a
+    period's does not: it may hold only the end of a referral's log, which cannot be
+    folded)."""
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         count, head = await store.head(conn)
         if referral is not None:
@@ -79,7 +92,8 @@ async def gather(
             )
             scope = {"from": time_text(start), "to": time_text(end)}
         checkpoint = await latest(conn)
-    return Export(scope, entries, checkpoint, count, head.hex())
+    marks = await referral_effects(entries, records) if referral is not None else {}
+    return Export(scope, entries, checkpoint, count, head.hex(), marks)
 
 
 def _line(body: dict[str, Any]) -> bytes:
@@ -101,7 +115,7 @@ def render(export: Export, key: SigningKey, generated_at: datetime) -> bytes:
             }
         )
     ]
-    lines += [_line({"kind": "entry", **entry_json(e)}) for e in export.entries]
+    lines += [_line({"kind": "entry", **_entry(e, export.effects)}) for e in export.entries]
     if export.checkpoint is not None:
         lines.append(_line({"kind": "checkpoint", **export.checkpoint.model_dump(mode="json")}))
     body = b"".join(lines)
@@ -114,6 +128,13 @@ def render(export: Export, key: SigningKey, generated_at: datetime) -> bytes:
         "signature": key.sign(digest.encode("ascii")),
     }
     return body + _line(seal)
+
+
+def _entry(entry: LedgerEntry, effects: Mapping[int, str]) -> dict[str, Any]:
+    body = entry_json(entry)
+    if entry.position in effects:
+        body["effect"] = effects[entry.position]
+    return body
 
 
 @dataclass(frozen=True)

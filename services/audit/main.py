@@ -14,6 +14,7 @@ import asyncpg
 from services.audit.api import AuditDeps, create_app
 from services.audit.checkpoints import checkpoint_task
 from services.audit.ledger_consumer import LedgerConsumer
+from services.audit.record_reader import KafkaRecords
 from services.audit.settings import AuditSettings
 from services.audit.signing import load_signing_key
 from services.runtime.app import ServiceSpec, run_service
@@ -39,8 +40,11 @@ def build(settings: AuditSettings) -> ServiceSpec:
         retry=retry,
     )
 
+    records = KafkaRecords(settings.kafka_bootstrap)
+
     def make_app(pool: "asyncpg.Pool[Any]") -> Any:
-        return create_app(AuditDeps(pool, verifier, clock, key.public, signing_key=key))
+        deps = AuditDeps(pool, verifier, clock, key.public, signing_key=key, records=records)
+        return create_app(deps)
 
     return ServiceSpec(
         name="audit",

@@ -42,6 +42,7 @@ def render_html(export_bytes: bytes, export: Export) -> str:
                     _when(c.record_timestamp_ms, c.event_time),
                     c.category or "",
                     c.type or f"(unreadable: {c.parse_error})",
+                    export.effects.get(e.position, ""),
                     c.actor or "",
                     c.agency or "",
                     shared,
@@ -70,11 +71,13 @@ def render_html(export_bytes: bytes, export: Export) -> str:
 <p>{checkpoint}</p>
 <p>Each entry records who did what and when (DPA 2018 s.62 category, recipients of
 disclosures, purpose of consultations); record contents are represented by their sha256
-only. Verify offline: <code>hub audit verify --file &lt;this file or the .jsonl&gt;</code>
+only. A referral event marked "no effect" landed where the referral's lifecycle refused it
+(e.g. after the referral ended), so no service acted on it.
+Verify offline: <code>hub audit verify --file &lt;this file or the .jsonl&gt;</code>
 (add <code>--public-key</code> with the audit service's published key to pin it).
 Export sha256: <code>{digest}</code>.</p>
-<table><tr><th>#</th><th>time (UTC)</th><th>s.62</th><th>event</th><th>actor</th>
-<th>agency</th><th>recipients</th><th>purpose</th><th>record</th><th>hash</th></tr>
+<table><tr><th>#</th><th>time (UTC)</th><th>s.62</th><th>event</th><th>effect</th>
+<th>actor</th><th>agency</th><th>recipients</th><th>purpose</th><th>record</th><th>hash</th></tr>
 {"".join(rows)}
 </table>
 <h2>Signed export (JSON Lines, base64)</h2>

@@ -1,15 +1,19 @@
 """Entries as JSON (API, timeline, export files) and back (verifying an export offline).
 
 The JSON form carries every field the hash covers, so anyone holding it can recompute the
-entry's canonical bytes and hashes without the database.
+entry's canonical bytes and hashes without the database. A timeline adds each referral
+event's effect (effects.py), a derived field outside the hash.
 """
 
 import uuid
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from services.audit.chain import LedgerEntry
+from services.audit.effects import effects, lifecycle_entries, record_key
 from services.audit.entries import EntryContent, time_text
+from services.audit.record_reader import RecordSource
 from services.audit.verification import Verification
 
 
@@ -43,6 +47,24 @@ def entry_json(entry: LedgerEntry) -> dict[str, Any]:
         "referral_prev_hash": _hex(entry.referral_prev_hash),
         "referral_hash": _hex(entry.referral_hash),
     }
+
+
+async def referral_effects(
+    entries: Sequence[LedgerEntry], records: RecordSource | None
+) -> dict[int, str]:
+    """The effect of each referral event of one referral's timeline (effects.py), its
+    records read back with ``records``; none without a source."""
+    if records is None:
+        return {}
+    wanted = [record_key(e) for e in lifecycle_entries(entries)]
+    return effects(entries, await records(wanted))
+
+
+def timeline_json(entries: Sequence[LedgerEntry], marks: Mapping[int, str]) -> list[dict[str, Any]]:
+    """A timeline's entries: every hashed field, plus ``effect`` (derived, not hashed:
+    ``applied``, ``no effect: <code>``, ``unknown``, or null for what is not a referral
+    event)."""
+    return [{**entry_json(e), "effect": marks.get(e.position)} for e in entries]
 
 
 def entry_from_json(body: dict[str, Any]) -> LedgerEntry:

@@ -2,6 +2,7 @@
 
 Runs inside the consumer shell's transaction (after the inbox claim, so a redelivered event
 does nothing): load the referral's state, decide, save, return the OutcomeReported if due.
+An event the shared lifecycle refuses changes nothing; its refusal code is logged.
 """
 
 from typing import Any
@@ -29,6 +30,9 @@ def make_handler() -> Handler:
         now = context.clock.now()
         state = await store.load_for_update(conn, envelope.data.referral_id)
         decision = domain.decide(state, envelope.data, now=now)
+        if decision.refusal is not None:
+            log.info("event_without_effect", type=envelope.type, code=decision.refusal.code)
+            return []
         if decision.state != state:
             await store.save(conn, decision.state, now)
         report = decision.report

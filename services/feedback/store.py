@@ -5,24 +5,23 @@ import uuid
 from datetime import datetime
 
 import asyncpg
-from referral_schemas import Outcome
+from pydantic import TypeAdapter
+from referral_schemas.lifecycle import Lifecycle, police_outcome
 
 from services.feedback.domain import FeedbackState
 from services.runtime.db import Connection
 from services.runtime.rows import lock_or_create
 
+_LIFECYCLE = TypeAdapter(Lifecycle)
+
 
 def _state(row: asyncpg.Record) -> FeedbackState:
     pairs = (tuple(item.split(":", 1)) for item in row["intelligence"])
+    stored = row["lifecycle"]
     return FeedbackState(
         referral_id=row["referral_id"],
-        force=row["force"],
-        intelligence=tuple((force, ref) for force, ref in pairs),
-        opened_at=row["opened_at"],
-        first_contact_at=row["first_contact_at"],
-        agency=row["agency"],
-        ended_at=row["ended_at"],
-        outcome=Outcome(row["outcome"]) if row["outcome"] else None,
+        lifecycle=None if stored is None else _LIFECYCLE.validate_python(stored),
+        raised=tuple((force, ref) for force, ref in pairs),
         reported_at=row["reported_at"],
     )
 
@@ -33,19 +32,24 @@ async def load_for_update(conn: Connection, referral_id: uuid.UUID) -> FeedbackS
 
 
 async def save(conn: Connection, state: FeedbackState, now: datetime) -> None:
+    life = state.lifecycle
+    outcome = None if life is None else police_outcome(life)
     await conn.execute(
         """UPDATE referral_feedback
-              SET force = $2, intelligence = $3, opened_at = $4, first_contact_at = $5,
-                  agency = $6, ended_at = $7, outcome = $8, reported_at = $9, updated_at = $10
+              SET lifecycle = $2::jsonb, status = $3, force = $4, intelligence = $5,
+                  opened_at = $6, first_contact_at = $7, agency = $8, ended_at = $9,
+                  outcome = $10, reported_at = $11, updated_at = $12
             WHERE referral_id = $1""",
         state.referral_id,
-        state.force,
-        [f"{force}:{ref}" for force, ref in state.intelligence],
-        state.opened_at,
-        state.first_contact_at,
-        state.agency,
-        state.ended_at,
-        state.outcome.value if state.outcome else None,
+        None if life is None else _LIFECYCLE.dump_python(life, mode="json"),
+        None if life is None else life.status.value,
+        None if life is None else life.force,
+        [f"{force}:{ref}" for force, ref in state.raised],
+        None if life is None else life.opened_at,
+        None if life is None else life.first_contact_at,
+        life.tried[-1] if life is not None and life.tried else None,
+        None if life is None else life.ended_at,
+        None if outcome is None else outcome.value,
         state.reported_at,
         now,
     )

@@ -1,16 +1,24 @@
 """insights' fold. Pure: the facts kept about one referral, one piece of intelligence and the
 directory, and how each event changes them. No I/O, no clock.
 
+A referral's lifecycle is the shared one (``referral_schemas.lifecycle``), folded in log
+order: an event ``lifecycle.evolve`` refuses (it landed where it has no effect, e.g. a late
+ReferralRouted after a cancellation, or work recorded while held) is not counted anywhere.
+Outcomes and cancellations are read from the terminal state, so a referral counts as one or
+the other, never both; first contact is the shared definition (``first_contact_time``).
+
 Only codes, ids, districts and times are kept: never a name, an address, a narrative or a
 worker. The fold is deterministic and does not depend on the order of events across topics
 (a referral's own events arrive in order, being keyed by its id), so replaying the topics
 from offset 0 rebuilds the same facts, and so the same figures.
 
 Areas: a referral's area is the one routing gave it (ReferralRouted / Rerouted, or an
-escalation naming one). Intelligence has no area of its own: its postcode district is kept
-and mapped to an area by the directory version in force (the highest received) when figures
-are read, so the result does not depend on whether the directory or the intelligence was
-consumed first.
+escalation naming one); until routing gives one, the area of the district it was opened in.
+A ReferralAmended's new district does not move it: routing's area stands, and before routing
+the referral stays where its opening intelligence placed it (see ``ReferralFacts.district``).
+Intelligence has no area of its own: its postcode district is kept and mapped to an area by
+the directory version in force (the highest received) when figures are read, so the result
+does not depend on whether the directory or the intelligence was consumed first.
 """
 
 import uuid
@@ -18,39 +26,20 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from referral_schemas import (
-    ContactAttempted,
-    ContactResult,
     EngagementLevel,
     EngagementRecorded,
     EventData,
     IntelligenceSubmitted,
     Outcome,
-    ReferralCancelled,
-    ReferralClosed,
-    ReferralCompleted,
-    ReferralEscalated,
     ReferralOpened,
-    ReferralRerouted,
-    ReferralRouted,
     VisitCompleted,
     WithdrawalReason,
 )
 from referral_schemas.directory_v1 import DirectoryPublished
+from referral_schemas.lifecycle import Lifecycle, Refusal
+from referral_schemas.lifecycle import evolve as evolve_lifecycle
+from referral_schemas.lifecycle_rules import LIFECYCLE_EVENT_TYPES, ReferralStatus
 from referral_schemas.text import postcode_district
-
-TRACKED: tuple[type[EventData], ...] = (
-    ReferralOpened,
-    ReferralRouted,
-    ReferralRerouted,
-    ReferralEscalated,
-    ContactAttempted,
-    VisitCompleted,
-    EngagementRecorded,
-    ReferralCompleted,
-    ReferralClosed,
-    ReferralCancelled,
-)
-"""The referral events insights folds; every other referral event is ignored."""
 
 DISCREDITING_WITHDRAWALS = frozenset(
     {WithdrawalReason.DISCREDITED, WithdrawalReason.SUBMITTED_IN_ERROR}
@@ -63,8 +52,9 @@ stop the support work, but the county line was still reported truthfully."""
 def engagement_verdict(outcome: Outcome | None, level: EngagementLevel | None) -> bool | None:
     """Whether a referral counts as engaged, for the engagement rate.
 
-    - With an outcome recorded (ReferralCompleted or ReferralClosed), the outcome decides:
-      engaged if and only if it is ``engaged_with_support``.
+    - With an outcome recorded (ReferralCompleted or ReferralClosed, or the coordinator's
+      EscalationClosed), the outcome decides: engaged if and only if it is
+      ``engaged_with_support``.
     - Otherwise the latest recorded engagement level decides: engaged if and only if it is
       ``engaged`` (``partially_engaged`` and ``declined_support`` are not engaged).
     - With neither, there is no verdict (None): the referral is left out of the rate.
@@ -82,26 +72,59 @@ def engagement_verdict(outcome: Outcome | None, level: EngagementLevel | None) -
 
 @dataclass(frozen=True)
 class ReferralFacts:
-    """What insights keeps about one referral."""
+    """What insights keeps about one referral: its shared lifecycle plus what only insights
+    counts (the engagement level). The rest is read from the lifecycle."""
 
     referral_id: uuid.UUID
-    force: str | None = None
-    district: str | None = None
-    """Postcode district of the address (e.g. 'LA14'); its area if routing gave none."""
-    area: str | None = None
-    """The area routing placed it in (the latest routing event naming one)."""
-    opened_at: datetime | None = None
-    first_contact_at: datetime | None = None
-    """When the agency first reached the person: the earliest contact attempt where it spoke
-    to them, or the earliest completed visit, whichever came first."""
+    lifecycle: Lifecycle | None = None
+    """The shared lifecycle (None until ReferralOpened), without the worker it was assigned
+    to (insights never keeps who did the work)."""
     engagement: EngagementLevel | None = None
     """The latest engagement level recorded (by its recorded_at)."""
     engagement_at: datetime | None = None
-    outcome: Outcome | None = None
-    """The outcome recorded by the agency (a close confirms or corrects the completion's)."""
-    outcome_at: datetime | None = None
-    """When the outcome was first recorded (completion, or close if no completion came)."""
-    cancelled_at: datetime | None = None
+    district: str | None = None
+    """Postcode district the referral was opened in (e.g. 'LA14'); its area if routing gave
+    none. Kept from ReferralOpened alone: ``Lifecycle.district`` follows ReferralAmended,
+    and an amendment does not move a referral between areas in the figures."""
+
+    @property
+    def force(self) -> str | None:
+        return None if self.lifecycle is None else self.lifecycle.force
+
+    @property
+    def area(self) -> str | None:
+        """The area routing placed it in (the latest routing event naming one)."""
+        return None if self.lifecycle is None else self.lifecycle.area
+
+    @property
+    def opened_at(self) -> datetime | None:
+        return None if self.lifecycle is None else self.lifecycle.opened_at
+
+    @property
+    def first_contact_at(self) -> datetime | None:
+        """When the agency first reached the person (``lifecycle.first_contact_time``)."""
+        return None if self.lifecycle is None else self.lifecycle.first_contact_at
+
+    @property
+    def outcome(self) -> Outcome | None:
+        """The outcome the agency (or the coordinator) recorded; a close's corrects a
+        completion's. Kept for the engagement verdict even if the referral was then
+        cancelled; counted as an outcome only when the referral ended closed."""
+        return None if self.lifecycle is None else self.lifecycle.outcome
+
+    @property
+    def outcome_at(self) -> datetime | None:
+        """When it ended closed: the month its outcome counts in."""
+        return self._ended_as(ReferralStatus.CLOSED)
+
+    @property
+    def cancelled_at(self) -> datetime | None:
+        """When it ended cancelled: the month it counts as cancelled in."""
+        return self._ended_as(ReferralStatus.CANCELLED)
+
+    def _ended_as(self, status: ReferralStatus) -> datetime | None:
+        life = self.lifecycle
+        return life.ended_at if life is not None and life.status is status else None
 
     @property
     def engaged(self) -> bool | None:
@@ -121,52 +144,39 @@ class Visit:
 class Change:
     facts: ReferralFacts
     visit: Visit | None = None
+    refusal: Refusal | None = None
+    """Why the event had no effect (the facts are unchanged), if it had none."""
 
 
 def tracks(data: EventData) -> bool:
-    return isinstance(data, TRACKED)
+    """Every referral lifecycle event: any of them may be refused or change the status."""
+    return data.EVENT_TYPE in LIFECYCLE_EVENT_TYPES
 
 
-def _earliest(current: datetime | None, candidate: datetime) -> datetime:
-    return candidate if current is None or candidate < current else current
+def _engagement(facts: ReferralFacts, data: EngagementRecorded) -> ReferralFacts:
+    if facts.engagement_at is not None and data.recorded_at < facts.engagement_at:
+        return facts  # an older record does not replace a newer one
+    return replace(facts, engagement=data.level, engagement_at=data.recorded_at)
 
 
-def _fold(facts: ReferralFacts, data: EventData) -> ReferralFacts:
-    match data:
-        case ReferralOpened():
-            return replace(
-                facts, force=data.force, district=data.postcode_district, opened_at=data.opened_at
-            )
-        case ReferralRouted() | ReferralRerouted():
-            return replace(facts, area=data.area)
-        case ReferralEscalated() if data.area is not None:
-            return replace(facts, area=data.area)
-        case ContactAttempted() if data.result is ContactResult.SPOKE_TO_PERSON:
-            return replace(
-                facts, first_contact_at=_earliest(facts.first_contact_at, data.attempted_at)
-            )
-        case VisitCompleted():
-            return replace(
-                facts, first_contact_at=_earliest(facts.first_contact_at, data.visited_at)
-            )
-        case EngagementRecorded():
-            if facts.engagement_at is not None and data.recorded_at < facts.engagement_at:
-                return facts  # an older record does not replace a newer one
-            return replace(facts, engagement=data.level, engagement_at=data.recorded_at)
-        case ReferralCompleted():
-            outcome_at = _earliest(facts.outcome_at, data.completed_at)
-            return replace(facts, outcome=data.outcome, outcome_at=outcome_at)
-        case ReferralClosed():
-            outcome_at = _earliest(facts.outcome_at, data.closed_at)
-            return replace(facts, outcome=data.outcome, outcome_at=outcome_at)
-        case ReferralCancelled():
-            return replace(facts, cancelled_at=_earliest(facts.cancelled_at, data.cancelled_at))
-    return facts
+def evolve(facts: ReferralFacts, data: EventData) -> ReferralFacts | Refusal:
+    """The facts after one referral event in log order, or why it has no effect."""
+    result = evolve_lifecycle(facts.lifecycle, data)
+    if isinstance(result, Refusal):
+        return result
+    folded = replace(facts, lifecycle=replace(result, assigned_to=None))
+    if isinstance(data, ReferralOpened):
+        folded = replace(folded, district=data.postcode_district)
+    if isinstance(data, EngagementRecorded):
+        folded = _engagement(folded, data)
+    return folded
 
 
 def decide(facts: ReferralFacts, data: EventData, *, event_id: uuid.UUID) -> Change:
     """The referral's facts after one event, and the visit it records, if any."""
-    folded = _fold(facts, data)
+    folded = evolve(facts, data)
+    if isinstance(folded, Refusal):
+        return Change(facts, refusal=folded)
     if isinstance(data, VisitCompleted):
         return Change(folded, Visit(event_id, data.referral_id, data.visited_at))
     return Change(folded)

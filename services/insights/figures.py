@@ -1,28 +1,33 @@
 """The programme figures, computed by SQL from the facts (read-only, no locks).
 
-Per area and calendar month (UTC; see periods.py):
+Per area and calendar month (UTC; see periods.py). Only what the shared lifecycle accepted
+counts (domain.py): a visit or contact it refused never happened for the figures.
 
 - ``referrals_opened``: referrals whose ReferralOpened ``opened_at`` falls in the month.
 - ``visits_completed``: VisitCompleted events whose ``visited_at`` falls in the month.
 - ``referrals_contacted``: of the referrals opened in the month, those reached so far
-  (first contact: a contact attempt that spoke to the person, or a completed visit).
+  (first contact, the shared definition: the first contact attempt that spoke to the person
+  or completed visit recorded).
 - ``median_hours_to_first_contact``: of those, the median of (first contact - opened), in
   hours; the mean of the two middle values for an even count (``percentile_cont(0.5)``);
   None if none was reached. Referrals not reached yet are left out, so recent months move.
 - ``engagement_known`` / ``engaged`` / ``engagement_rate``: of the referrals opened in the
   month, those with an engagement verdict, those engaged, and engaged / engagement_known
   (None when engagement_known is 0); see ``domain.engagement_verdict``.
-- ``outcomes``: referrals whose outcome was first recorded in the month, by outcome code
-  (every code present, 0 when none).
-- ``referrals_cancelled``: referrals cancelled in the month (withdrawn intelligence, a
-  duplicate, moved away, no longer required): ended without an outcome.
+- ``outcomes``: referrals that ended closed in the month (ReferralClosed, or the police
+  coordinator's EscalationClosed), by their final outcome code (every code present, 0 when
+  none).
+- ``referrals_cancelled``: referrals that ended cancelled in the month (withdrawn
+  intelligence, a duplicate, moved away, no longer required). A referral ends once, so it
+  counts as an outcome or as a cancellation, never both.
 - ``active_county_lines``: distinct county lines in intelligence recorded in the 28 days
   ending on the month's last day (discredited intelligence excluded).
 
-A referral's area is the one routing gave it, else the area of its postcode district in the
-directory in force; intelligence's area is that of its district. Rows with area None hold
-what no area of the directory covers. Every area of the directory gets a row for every
-month, with zeros; an area no longer in the directory appears only where it has figures.
+A referral's area is the one routing gave it, else the area of the postcode district it was
+opened in, in the directory in force (an amendment does not move it); intelligence's area
+is that of its district. Rows with area None hold what no area of the directory covers.
+Every area of the directory gets a row for every month, with zeros; an area no longer in
+the directory appears only where it has figures.
 """
 
 from dataclasses import dataclass, field

@@ -1,7 +1,8 @@
 """insights' handlers: thin shells around the pure fold in domain.py, one per topic.
 
 Each runs inside the consumer shell's transaction, after the inbox claim, so a redelivered
-event changes nothing. insights publishes nothing: its output is the figures it serves.
+event changes nothing. A referral event the shared lifecycle refuses is not counted (its
+refusal code is logged). insights publishes nothing: its output is the figures it serves.
 Messages that do not parse are dead-lettered by the shell (under insights' own consumer
 names, so intake's dead letters are not mistaken for these).
 """
@@ -29,6 +30,9 @@ async def on_referral_event(
         return []
     facts = await store.load_for_update(conn, data.referral_id)
     change = domain.decide(facts, data, event_id=envelope.id)
+    if change.refusal is not None:
+        log.info("event_without_effect", type=envelope.type, code=change.refusal.code)
+        return []
     if change.facts != facts:
         await store.save(conn, change.facts, context.clock.now())
     if change.visit is not None:

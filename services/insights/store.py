@@ -5,26 +5,25 @@ import uuid
 from datetime import datetime
 
 import asyncpg
-from referral_schemas import EngagementLevel, Outcome
+from pydantic import TypeAdapter
+from referral_schemas import EngagementLevel
+from referral_schemas.lifecycle import Lifecycle
 
 from services.insights.domain import DirectoryView, IntelligenceFact, ReferralFacts, Visit
 from services.runtime.db import Connection
 from services.runtime.rows import lock_or_create
 
+_LIFECYCLE = TypeAdapter(Lifecycle)
+
 
 def _facts(row: asyncpg.Record) -> ReferralFacts:
+    stored = row["lifecycle"]
     return ReferralFacts(
         referral_id=row["referral_id"],
-        force=row["force"],
-        district=row["district"],
-        area=row["area"],
-        opened_at=row["opened_at"],
-        first_contact_at=row["first_contact_at"],
+        lifecycle=None if stored is None else _LIFECYCLE.validate_python(stored),
         engagement=EngagementLevel(row["engagement"]) if row["engagement"] else None,
         engagement_at=row["engagement_at"],
-        outcome=Outcome(row["outcome"]) if row["outcome"] else None,
-        outcome_at=row["outcome_at"],
-        cancelled_at=row["cancelled_at"],
+        district=row["district"],
     )
 
 
@@ -34,13 +33,18 @@ async def load_for_update(conn: Connection, referral_id: uuid.UUID) -> ReferralF
 
 
 async def save(conn: Connection, facts: ReferralFacts, now: datetime) -> None:
+    """The facts, and the columns the figures' SQL reads, derived from them."""
+    life = facts.lifecycle
     await conn.execute(
         """UPDATE referral_facts
-              SET force = $2, district = $3, area = $4, opened_at = $5, first_contact_at = $6,
-                  engagement = $7, engagement_at = $8, outcome = $9, outcome_at = $10,
-                  cancelled_at = $11, engaged = $12, updated_at = $13
+              SET lifecycle = $2, status = $3, force = $4, district = $5, area = $6,
+                  opened_at = $7, first_contact_at = $8, engagement = $9, engagement_at = $10,
+                  outcome = $11, outcome_at = $12, cancelled_at = $13, engaged = $14,
+                  updated_at = $15
             WHERE referral_id = $1""",
         facts.referral_id,
+        None if life is None else _LIFECYCLE.dump_python(life, mode="json"),
+        None if life is None else life.status.value,
         facts.force,
         facts.district,
         facts.area,

@@ -26,7 +26,9 @@ ORDER = (
     "ReferralOpened",
     "ReferralRouted",
     "ReferralConsulted",
+    "ReferralAccepted",
     "ContactAttempted",
+    "ReferralCompleted",
     "ReferralClosed",
     "OutcomeReported",
 )
@@ -65,11 +67,15 @@ async def test_show_prints_the_referral_timeline_in_order_without_personal_data(
     # Sent out of time order across topics: the command must sort them.
     consulted = sample("ReferralConsulted", rid, at(2), consulted_at=at(2).isoformat())
     await send(bootstrap, ACCESS_EVENTS, rid, [consulted])
+    # The referral's life as the log holds it (feedback reports only what the shared
+    # lifecycle accepts: accepted before contact, completed before closed).
     events = [
         sample("ReferralOpened", rid, at(0), intelligence_ref=ref, opened_at=at(0).isoformat()),
         sample("ReferralRouted", rid, at(1), routed_at=at(1).isoformat()),
-        sample("ContactAttempted", rid, at(3), result="spoke_to_person"),
-        sample("ReferralClosed", rid, at(4), closed_at=at(4).isoformat()),
+        sample("ReferralAccepted", rid, at(3), accepted_at=at(3).isoformat()),
+        sample("ContactAttempted", rid, at(4), result="spoke_to_person"),
+        sample("ReferralCompleted", rid, at(5), completed_at=at(5).isoformat()),
+        sample("ReferralClosed", rid, at(6), closed_at=at(6).isoformat()),
     ]
     spawn("feedback", "feedback-timeline")
     async with watch(bootstrap, POLICE_OUTCOMES) as outcomes:
@@ -82,7 +88,7 @@ async def test_show_prints_the_referral_timeline_in_order_without_personal_data(
     positions = [out.find(event_type) for event_type in ORDER]
     assert -1 not in positions, out
     assert positions == sorted(positions), out
-    assert "6 record(s)" in out
+    assert "8 record(s)" in out
     for shown in (ref, "twc-barrow", "spoke_to_person", "engaged_with_support", "queue_review"):
         assert shown in out
     assert [value for value in PERSONAL if value in out] == []

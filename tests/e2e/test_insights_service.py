@@ -19,16 +19,22 @@ import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
+from referral_schemas import CancellationReason
+from referral_schemas.topics import POLICE_OUTCOMES, REFERRAL_EVENTS
 
 from services.runtime.auth import ensure_signing_keys, mint_token
 from tests.e2e.conftest import Spawn
+from tests.e2e.helpers import event_for_referral
 from tests.e2e.lifecycle_support import free_port
 from tests.support.directory import cumbria_directory, next_directory_version, send_directory
+from tests.support.kafka import send, wait_committed, watch
+from tests.support.referral_log import AGENCY, OTHER_AGENCY, ReferralLog, published
 from tests.support.services import ServiceProcess
 from tests.unit.test_insights_events import (
     FAMILY_NAME,
     GIVEN_NAME,
     Message,
+    at,
 )
 from tests.unit.test_insights_story import STORY_FIGURES, STORY_LINES, programme_story
 
@@ -248,3 +254,45 @@ async def _dead_lettered(dsn: str, partition: int, offset: int) -> bool:
         return found
     finally:
         await conn.close()
+
+
+async def test_a_referral_resurrected_by_a_late_routing_is_one_cancellation_and_one_report(
+    bootstrap: str, spawn: Spawn, keys: tuple[str, Path]
+) -> None:
+    """Defect 1, published as intake, routing and casework would: Opened > Routed >
+    Cancelled(moved_away) > Routed(late) > Accepted, then worked and closed. Police hear once
+    (moved_out_of_area); the figures hold one cancellation and no outcome, visit or contact."""
+    private_key, public_key = keys
+    area, district = unique_place()
+    _, port = start_insights(spawn, "insights-resurrected", public_key)
+    spawn("feedback", "feedback-resurrected")
+    await directory_with(bootstrap, area, district)
+    log = ReferralLog(uuid.uuid4(), at("2024-05-10 09:00"), f"CUM/RES/{uuid.uuid4().hex[:8]}")
+    events = [
+        log.opened(district),
+        log.routed(AGENCY, area),
+        log.cancellation_requested(CancellationReason.MOVED_AWAY, hours=1),
+        log.cancelled(CancellationReason.MOVED_AWAY, hours=1),
+        log.routed(OTHER_AGENCY, area, hours=2),
+        log.accepted(OTHER_AGENCY, hours=3),
+        log.contact(agency=OTHER_AGENCY, hours=4),
+        log.visited(agency=OTHER_AGENCY, hours=5),
+        log.completed(agency=OTHER_AGENCY, hours=6),
+        log.closed(agency=OTHER_AGENCY, hours=7),
+    ]
+    rid = str(log.referral_id)
+    is_report = event_for_referral("OutcomeReported", rid)
+    async with watch(bootstrap, POLICE_OUTCOMES) as outcomes:
+        values = [published(e, log.referral_id, log.t0) for e in events]
+        sent = await send(bootstrap, REFERRAL_EVENTS, rid, values)
+        await outcomes.wait_for(is_report, timeout_s=120)
+        await wait_committed(bootstrap, "feedback", sent[-1])
+        await wait_committed(bootstrap, "insights", sent[-1])
+        reports = [r.json()["data"] for r in await outcomes.drain() if is_report(r)]
+    assert [(r["outcome"], r["agency"]) for r in reports] == [("moved_out_of_area", AGENCY)]
+
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+        row = (await Reader(client, private_key).figures(area, "2024-05", "2024-05"))["2024-05"]
+    assert (row["referrals_opened"], row["referrals_cancelled"]) == (1, 1)
+    assert sum(row["outcomes"].values()) == 0
+    assert (row["visits_completed"], row["referrals_contacted"]) == (0, 0)

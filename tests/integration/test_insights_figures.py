@@ -9,19 +9,24 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from referral_schemas import ContactResult
+from referral_schemas import CancellationReason, ContactResult, Outcome
 
 from tests.integration.test_insights_harness import Insights, insights, insights_keys
 from tests.unit.test_insights_events import (
     ADDRESS_LINE,
     FAMILY_NAME,
     GIVEN_NAME,
+    accepted,
     at,
+    cancelled,
+    closed,
+    completed,
     contact,
     directory,
     intelligence,
     opened,
     routed,
+    visit,
 )
 from tests.unit.test_insights_story import STORY_FIGURES, STORY_LINES, programme_story
 
@@ -66,6 +71,7 @@ async def test_the_median_of_an_odd_count_is_the_middle_value(insights: Insights
             [
                 opened(rid, start),
                 routed(rid, "barrow", start),
+                accepted(rid, start),
                 contact(rid, start + timedelta(hours=hours), ContactResult.SPOKE_TO_PERSON),
             ]
         )
@@ -131,6 +137,54 @@ async def test_areas_follow_routing_else_the_directory_in_force(insights: Insigh
     rows = await insights.figures("2024-06", "2024-06")
     assert rows[("barrow", "2024-06")]["active_county_lines"] == 1  # LA9 moved to barrow
     assert rows[("kendal", "2024-06")]["referrals_opened"] == 1  # routed there: stays
+
+
+async def test_a_referral_resurrected_by_a_late_routing_counts_once_as_cancelled(
+    insights: Insights,
+) -> None:
+    # Defect 1: Opened > Routed > Cancelled(moved_away) > Routed(late) > Accepted > worked >
+    # Closed. The late routing and everything after it had no effect.
+    rid = uuid.uuid4()
+    start = at("2024-07-01 09:00")
+    later = start + timedelta(days=1)
+    await insights.feed(
+        [
+            directory(1, AREAS),
+            opened(rid, start, "LA14"),
+            routed(rid, "barrow", start),
+            cancelled(rid, start + timedelta(hours=1), CancellationReason.MOVED_AWAY),
+            routed(rid, "kendal", later),
+            accepted(rid, later),
+            contact(rid, later, ContactResult.SPOKE_TO_PERSON),
+            visit(rid, later),
+            completed(rid, later, Outcome.ENGAGED_WITH_SUPPORT),
+            closed(rid, later, Outcome.ENGAGED_WITH_SUPPORT),
+        ]
+    )
+    rows = await insights.figures("2024-07", "2024-07")
+    barrow, kendal = rows[("barrow", "2024-07")], rows[("kendal", "2024-07")]
+    assert (barrow["referrals_opened"], barrow["referrals_cancelled"]) == (1, 1)
+    assert sum(barrow["outcomes"].values()) == 0
+    assert (barrow["visits_completed"], barrow["referrals_contacted"]) == (0, 0)
+    assert (kendal["referrals_opened"], sum(kendal["outcomes"].values())) == (0, 0)
+
+
+async def test_outcomes_count_in_the_month_the_referral_closed(insights: Insights) -> None:
+    rid = uuid.uuid4()
+    start = at("2024-08-30 09:00")
+    await insights.feed(
+        [
+            directory(1, AREAS),
+            opened(rid, start, "LA9"),
+            routed(rid, "kendal", start),
+            accepted(rid, start),
+            completed(rid, start + timedelta(days=1), Outcome.SIGNPOSTED),
+            closed(rid, start + timedelta(days=3), Outcome.SIGNPOSTED),
+        ]
+    )
+    rows = await insights.figures("2024-08", "2024-09")
+    august, september = rows[("kendal", "2024-08")], rows[("kendal", "2024-09")]
+    assert (august["outcomes"]["signposted"], september["outcomes"]["signposted"]) == (0, 1)
 
 
 async def test_the_same_events_in_another_order_across_topics_give_the_same_figures(

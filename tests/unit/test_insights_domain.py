@@ -6,12 +6,15 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 import pytest
-from referral_schemas import ContactResult, EngagementLevel, Outcome
+from referral_schemas import CancellationReason, ContactResult, EngagementLevel, Outcome
+from referral_schemas.lifecycle import Refusal
 
 from services.insights import domain
 from services.insights.domain import ReferralFacts, engagement_verdict
+from tests.support.referral_log import ReferralLog
 from tests.unit.test_insights_events import (
     Message,
+    accepted,
     at,
     cancelled,
     closed,
@@ -38,6 +41,11 @@ def fold(rid: uuid.UUID, messages: Sequence[Message]) -> ReferralFacts:
     return facts
 
 
+def working(rid: uuid.UUID, area: str = "barrow") -> list[Message]:
+    """Opened at T0, routed to ``area`` and accepted: the agency may work it."""
+    return [opened(rid, T0), routed(rid, area, T0), accepted(rid, T0)]
+
+
 def test_opening_and_routing_give_the_referral_its_date_district_and_area() -> None:
     rid = uuid.uuid4()
     facts = fold(rid, [opened(rid, T0, district="LA13"), routed(rid, "barrow", T0 + H)])
@@ -49,12 +57,14 @@ def test_opening_and_routing_give_the_referral_its_date_district_and_area() -> N
     )
 
 
-def test_first_contact_is_the_earliest_spoken_contact_or_completed_visit() -> None:
+def test_first_contact_is_the_first_spoken_contact_or_completed_visit_recorded() -> None:
+    # The shared definition: unanswered attempts are no contact; once set it never changes
+    # (a contact recorded later with an earlier time does not move it).
     rid = uuid.uuid4()
     facts = fold(
         rid,
         [
-            opened(rid, T0),
+            *working(rid),
             contact(rid, T0 + 1 * H, ContactResult.NO_ANSWER),
             contact(rid, T0 + 2 * H, ContactResult.LEFT_MESSAGE),
             visit(rid, T0 + 9 * H),
@@ -62,23 +72,41 @@ def test_first_contact_is_the_earliest_spoken_contact_or_completed_visit() -> No
             contact(rid, T0 + 12 * H, ContactResult.SPOKE_TO_PERSON),
         ],
     )
-    assert facts.first_contact_at == T0 + 5 * H
+    assert facts.first_contact_at == T0 + 9 * H
 
 
 def test_unanswered_attempts_are_no_first_contact() -> None:
     rid = uuid.uuid4()
-    facts = fold(rid, [opened(rid, T0), contact(rid, T0 + H, ContactResult.WRONG_NUMBER)])
+    facts = fold(rid, [*working(rid), contact(rid, T0 + H, ContactResult.WRONG_NUMBER)])
     assert facts.first_contact_at is None
 
 
 def test_a_completed_visit_is_recorded_as_a_visit_to_count() -> None:
     rid = uuid.uuid4()
     event_id = uuid.uuid4()
-    change = domain.decide(ReferralFacts(rid), data_of(visit(rid, T0)), event_id=event_id)
+    facts = fold(rid, working(rid))
+    change = domain.decide(facts, data_of(visit(rid, T0)), event_id=event_id)
     assert change.visit == domain.Visit(event_id, rid, T0)
     assert (
         domain.decide(ReferralFacts(rid), data_of(opened(rid, T0)), event_id=event_id).visit is None
     )
+
+
+def test_work_the_lifecycle_refuses_is_not_counted() -> None:
+    # A visit before acceptance, or while the police hold the referral, had no effect.
+    rid = uuid.uuid4()
+    offered = fold(rid, [opened(rid, T0), routed(rid, "barrow", T0)])
+    early = domain.decide(offered, data_of(visit(rid, T0 + H)), event_id=uuid.uuid4())
+    assert (early.visit, early.facts, early.refusal) == (
+        None,
+        offered,
+        Refusal("wrong_status", "VisitCompleted has no effect while awaiting_acceptance"),
+    )
+    held = domain.evolve(fold(rid, working(rid)), ReferralLog(rid, T0).held(hours=1))
+    assert isinstance(held, ReferralFacts)
+    refused = domain.decide(held, data_of(visit(rid, T0 + 2 * H)), event_id=uuid.uuid4())
+    assert (refused.visit, refused.refusal and refused.refusal.code) == (None, "referral_held")
+    assert refused.facts.first_contact_at is None
 
 
 def test_the_latest_engagement_by_recorded_time_is_kept() -> None:
@@ -86,6 +114,7 @@ def test_the_latest_engagement_by_recorded_time_is_kept() -> None:
     facts = fold(
         rid,
         [
+            *working(rid),
             engagement(rid, T0 + 2 * H, EngagementLevel.ENGAGED),
             engagement(rid, T0 + 1 * H, EngagementLevel.DECLINED_SUPPORT),  # older, arrives late
         ],
@@ -93,22 +122,81 @@ def test_the_latest_engagement_by_recorded_time_is_kept() -> None:
     assert (facts.engagement, facts.engaged) == (EngagementLevel.ENGAGED, True)
 
 
-def test_the_outcome_is_the_close_s_and_dates_from_the_completion() -> None:
+def test_the_outcome_is_the_close_s_and_counts_when_the_referral_closed() -> None:
     rid = uuid.uuid4()
+    completion = fold(rid, [*working(rid), completed(rid, T0 + 1 * H, Outcome.SIGNPOSTED)])
+    assert (completion.outcome, completion.outcome_at) == (Outcome.SIGNPOSTED, None)
     facts = fold(
         rid,
         [
+            *working(rid),
             completed(rid, T0 + 1 * H, Outcome.SIGNPOSTED),
             closed(rid, T0 + 30 * H, Outcome.ENGAGED_WITH_SUPPORT),
         ],
     )
-    assert (facts.outcome, facts.outcome_at) == (Outcome.ENGAGED_WITH_SUPPORT, T0 + H)
+    assert (facts.outcome, facts.outcome_at) == (Outcome.ENGAGED_WITH_SUPPORT, T0 + 30 * H)
+    assert facts.cancelled_at is None
 
 
 def test_cancellation_is_no_outcome() -> None:
     rid = uuid.uuid4()
     facts = fold(rid, [opened(rid, T0), cancelled(rid, T0 + H)])
-    assert (facts.outcome, facts.cancelled_at, facts.engaged) == (None, T0 + H, None)
+    assert (facts.outcome_at, facts.cancelled_at, facts.engaged) == (None, T0 + H, None)
+
+
+def test_a_referral_completed_then_cancelled_counts_as_cancelled_only() -> None:
+    rid = uuid.uuid4()
+    work = [*working(rid), completed(rid, T0 + H, Outcome.SIGNPOSTED)]
+    facts = fold(
+        rid, [*work, cancelled(rid, T0 + 2 * H), closed(rid, T0 + 3 * H, Outcome.SIGNPOSTED)]
+    )
+    assert (facts.outcome_at, facts.cancelled_at) == (None, T0 + 2 * H)
+
+
+def test_a_late_routing_does_not_resurrect_a_cancelled_referral() -> None:
+    # Defect 1: Opened > Routed > Cancelled(moved_away) > Routed(late) > Accepted > Closed.
+    rid = uuid.uuid4()
+    late = [routed(rid, "kendal", T0 + 2 * H), accepted(rid, T0 + 3 * H)]
+    ended = [
+        completed(rid, T0 + 4 * H, Outcome.SIGNPOSTED),
+        closed(rid, T0 + 5 * H, Outcome.SIGNPOSTED),
+    ]
+    moved = cancelled(rid, T0 + H, CancellationReason.MOVED_AWAY)
+    facts = fold(rid, [opened(rid, T0), routed(rid, "barrow", T0), moved, *late, *ended])
+    assert (facts.area, facts.cancelled_at, facts.outcome_at) == ("barrow", T0 + H, None)
+
+
+def test_an_escalation_closed_by_the_coordinator_counts_as_its_outcome() -> None:
+    rid = uuid.uuid4()
+    log = ReferralLog(rid, T0)
+    events = [log.opened(), log.escalated(area="kendal", hours=1), log.escalation_closed(hours=3)]
+    facts = ReferralFacts(rid)
+    for event in events:
+        facts = domain.decide(facts, event, event_id=uuid.uuid4()).facts
+    assert (facts.area, facts.outcome, facts.outcome_at) == (
+        "kendal",
+        Outcome.SAFEGUARDING_ESCALATED,
+        T0 + 3 * H,
+    )
+
+
+def test_an_amendment_does_not_move_the_referral_between_areas() -> None:
+    rid = uuid.uuid4()
+    log = ReferralLog(rid, T0)
+    facts = ReferralFacts(rid)
+    for event in [log.opened("LA14"), log.linked("CUM/2026/000002"), log.amended(log.ref, "CA1")]:
+        facts = domain.decide(facts, event, event_id=uuid.uuid4()).facts
+    assert (facts.district, facts.area) == ("LA14", None)
+    assert facts.lifecycle is not None
+    assert facts.lifecycle.district == "CA1"  # the lifecycle follows; the figures do not
+
+
+def test_who_worked_the_referral_is_not_kept() -> None:
+    rid = uuid.uuid4()
+    facts = fold(rid, working(rid))
+    assigned = domain.evolve(facts, ReferralLog(rid, T0).assigned(worker="w-77"))
+    assert isinstance(assigned, ReferralFacts)
+    assert "w-77" not in repr(assigned)
 
 
 @pytest.mark.parametrize(
@@ -133,8 +221,7 @@ def test_engagement_verdict_outcome_decides_else_latest_level(
 def test_replaying_the_same_events_gives_the_same_facts() -> None:
     rid = uuid.uuid4()
     story = [
-        opened(rid, T0),
-        routed(rid, "kendal", T0),
+        *working(rid, "kendal"),
         visit(rid, T0 + 3 * H),
         engagement(rid, T0 + 4 * H, EngagementLevel.PARTIALLY_ENGAGED),
         completed(rid, T0 + 50 * H, Outcome.DECLINED_SUPPORT),

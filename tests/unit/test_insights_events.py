@@ -18,6 +18,7 @@ from referral_schemas import (
     EventData,
     Indicator,
     Outcome,
+    ReferralAccepted,
     ReferralCancelled,
     ReferralClosed,
     ReferralCompleted,
@@ -110,6 +111,11 @@ def routed(rid: uuid.UUID, area: str, when: datetime) -> Message:
     return _referral_message(data, rid, when, "routing")
 
 
+def accepted(rid: uuid.UUID, when: datetime) -> Message:
+    data = ReferralAccepted(referral_id=rid, agency=AGENCY, accepted_at=when, by="worker-1")
+    return _referral_message(data, rid, when, "casework")
+
+
 def contact(rid: uuid.UUID, when: datetime, result: ContactResult) -> Message:
     data = ContactAttempted(
         referral_id=rid,
@@ -148,11 +154,14 @@ def closed(rid: uuid.UUID, when: datetime, outcome: Outcome) -> Message:
     return _referral_message(data, rid, when, "casework")
 
 
-def cancelled(rid: uuid.UUID, when: datetime) -> Message:
-    data = ReferralCancelled(
-        referral_id=rid, reason=CancellationReason.INTELLIGENCE_WITHDRAWN, cancelled_at=when
-    )
-    return _referral_message(data, rid, when, "intake")
+def cancelled(
+    rid: uuid.UUID,
+    when: datetime,
+    reason: CancellationReason = CancellationReason.INTELLIGENCE_WITHDRAWN,
+) -> Message:
+    """Casework's answer to intake's CancellationRequested (casework owns cancellation)."""
+    data = ReferralCancelled(referral_id=rid, reason=reason, cancelled_at=when)
+    return _referral_message(data, rid, when, "casework")
 
 
 def intelligence(district: str, county_line: str | None, recorded: datetime) -> Message:

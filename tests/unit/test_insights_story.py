@@ -11,6 +11,7 @@ from referral_schemas import ContactResult, EngagementLevel, Outcome
 from services.insights import domain
 from tests.unit.test_insights_events import (
     Message,
+    accepted,
     at,
     cancelled,
     closed,
@@ -32,11 +33,12 @@ def programme_story(area: str, district: str) -> list[Message]:
     """January and February 2024 of one area, in the order the services would publish it;
     the figures it must give are in STORY_FIGURES (months) and STORY_LINES (as of dates).
 
-    Referrals (all routed to ``area``, addresses in ``district``):
-    r1 opened 5 Jan 10:00, spoken to 10 hours later, visited, engaged, completed 20 Jan
-    (engaged_with_support); r2 opened 10 Jan 08:00, no answer, visited 24 hours later and
-    again, partially engaged, completed 3 Feb (signposted); r3 opened 12 Jan, cancelled
-    13 Jan; r4 opened 1 Feb 00:00, spoken to 4 hours later, declined support.
+    Referrals (all routed to ``area``, addresses in ``district``; r1, r2 and r4 accepted a
+    minute after routing): r1 opened 5 Jan 10:00, spoken to 10 hours later, visited,
+    engaged, completed 20 Jan and closed 21 Jan (engaged_with_support); r2 opened 10 Jan
+    08:00, no answer, visited 24 hours later and again, partially engaged, completed 3 Feb
+    and closed 4 Feb (signposted); r3 opened 12 Jan, cancelled 13 Jan; r4 opened 1 Feb
+    00:00, spoken to 4 hours later, declined support.
     Intelligence in ``district``: DANNY twice (two spellings), BOSS, OLDLINE just before
     January's window, K-LINE at the very start of February's, EDGE at its very end, ZED
     (then withdrawn as discredited), OPSLINE (withdrawn for operational sensitivity, still
@@ -50,11 +52,13 @@ def programme_story(area: str, district: str) -> list[Message]:
         intelligence(district, "DANNY", at("2024-01-10 09:00")),
         opened(r1, at("2024-01-05 10:00"), district),
         routed(r1, area, at("2024-01-05 10:01")),
+        accepted(r1, at("2024-01-05 10:02")),
         contact(r1, at("2024-01-05 20:00"), ContactResult.SPOKE_TO_PERSON),
         visit(r1, at("2024-01-06 11:00")),
         engagement(r1, at("2024-01-06 11:30"), EngagementLevel.ENGAGED),
         opened(r2, at("2024-01-10 08:00"), district),
         routed(r2, area, at("2024-01-10 08:01")),
+        accepted(r2, at("2024-01-10 08:02")),
         contact(r2, at("2024-01-10 12:00"), ContactResult.NO_ANSWER),
         visit(r2, at("2024-01-11 08:00")),
         opened(r3, at("2024-01-12 09:00"), district),
@@ -68,6 +72,7 @@ def programme_story(area: str, district: str) -> list[Message]:
         intelligence(district, "BOSS", at("2024-01-25 09:00")),
         opened(r4, at("2024-02-01 00:00"), district),
         routed(r4, area, at("2024-02-01 00:01")),
+        accepted(r4, at("2024-02-01 00:02")),
         contact(r4, at("2024-02-01 04:00"), ContactResult.SPOKE_TO_PERSON),
         intelligence(district, "K-LINE", at("2024-02-02 00:00")),
         engagement(r4, at("2024-02-02 10:00"), EngagementLevel.DECLINED_SUPPORT),

@@ -17,7 +17,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
 import pytest
@@ -42,14 +42,17 @@ from referral_schemas import (
     ReferralRerouted,
     ReferralRouted,
     VisitCompleted,
+    make_envelope,
 )
 from referral_schemas.lifecycle import Lifecycle, Refusal, evolve, reports_to_police
 from referral_schemas.lifecycle_rules import RULES, ReferralStatus
 
+from services.casework import domain as casework_domain
 from services.feedback import domain as feedback_domain
 from services.feedback.domain import FeedbackState
 from services.insights import domain as insights_domain
 from services.insights.domain import ReferralFacts
+from services.routing import domain as routing_domain
 from tests.support.referral_log import T0, ReferralLog
 
 pytestmark = pytest.mark.unit
@@ -94,11 +97,38 @@ def _status_of(state: Any) -> ReferralStatus | None:
     return _status(state.lifecycle)
 
 
+def _casework_step(state: Any, data: EventData) -> Any:
+    """casework folds envelopes (it keeps the referral's correlation id and times)."""
+    envelope = make_envelope(
+        data,
+        id=uuid.uuid4(),
+        source="referral-hub/test",
+        time=datetime(2025, 1, 1, tzinfo=UTC),
+        subject=data.kafka_key(),
+        correlation_id=uuid.UUID(int=1),
+        causation_id=None,
+        actor="system:test",
+    )
+    result = casework_domain.evolve(state, envelope)
+    return state if isinstance(result, Refusal) else result
+
+
+def _routing_step(state: Any, data: EventData) -> Any:
+    return _unless_refused(
+        lambda s, d: routing_domain.evolve(s, d, correlation_id=uuid.UUID(int=1))
+    )(state, data)
+
+
+def _routing_status(state: Any) -> ReferralStatus | None:
+    return None if state is None else _status(state.lifecycle)
+
+
 SERVICE_FOLDS = [
     ServiceFold("lifecycle", lambda rid: None, _unless_refused(evolve), _status),
     ServiceFold("feedback", FeedbackState, _unless_refused(feedback_domain.evolve), _status_of),
     ServiceFold("insights", ReferralFacts, _unless_refused(insights_domain.evolve), _status_of),
-    # casework, routing and intake: add theirs here, one line each.
+    ServiceFold("casework", lambda rid: None, _casework_step, _routing_status),
+    ServiceFold("routing", lambda rid: None, _routing_step, _routing_status),
 ]
 """Every fold of referral events whose status must equal the model's (one line each)."""
 

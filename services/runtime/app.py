@@ -21,7 +21,7 @@ from faststream.kafka.annotations import KafkaMessage
 from services.runtime.batch import BatchProcessor
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.consumer import Handler, MessageProcessor, RetryPolicy
-from services.runtime.db import create_pool
+from services.runtime.db import connect, create_pool
 from services.runtime.dead_letter import ReceivedRecord
 from services.runtime.kafka_clients import MAX_REQUEST_BYTES, make_producer
 from services.runtime.logs import configure_logging, get_logger
@@ -88,6 +88,8 @@ def subscribe(
         batch=True,
         max_records=settings.consumer_batch_max_records,
         batch_timeout_ms=settings.consumer_batch_timeout_ms,
+        session_timeout_ms=settings.consumer_session_timeout_ms,
+        heartbeat_interval_ms=settings.consumer_session_timeout_ms // 3,
     )
     async def on_batch(message: KafkaMessage) -> None:
         records = message.raw_message
@@ -95,9 +97,14 @@ def subscribe(
         await processor.process_batch([received(record) for record in batch])
 
 
-async def _migrate(pool: "asyncpg.Pool[Any]", spec: ServiceSpec) -> None:
-    async with pool.acquire() as conn:
+async def _migrate(dsn: str, spec: ServiceSpec) -> None:
+    # Without the session limits: an instance starting beside another waits for the other's
+    # migrations (an advisory lock) for as long as they take.
+    conn = await connect(dsn)
+    try:
         applied = await migrate_service(conn, spec.name, spec.migrations)
+    finally:
+        await conn.close()
     log.info("migrations_applied", count=len(applied))
 
 
@@ -105,20 +112,25 @@ async def run_service(spec: ServiceSpec) -> None:
     settings = spec.settings
     configure_logging(spec.name, settings.log_level)
     dsn = settings.database_url.get_secret_value()
-    pool = await create_pool(dsn, min_size=settings.pool_min_size, max_size=settings.pool_max_size)
+    limits = settings.session_limits()
+    pool = await create_pool(
+        dsn, min_size=settings.pool_min_size, max_size=settings.pool_max_size, limits=limits
+    )
     producer = make_producer(
         settings.kafka_bootstrap,
         f"{spec.name}-relay",
         linger_ms=settings.producer_linger_ms,
         compression=settings.producer_compression,
     )
-    await _migrate(pool, spec)
+    await _migrate(dsn, spec)
     await producer.start()
     relay = OutboxRelay(
         dsn,
         producer,
         batch_size=settings.outbox_batch_size,
         poll_interval_s=settings.outbox_poll_interval_s,
+        lease_s=settings.outbox_lease_s,
+        limits=limits,
     )
     tasks = [asyncio.create_task(relay.run(), name="outbox-relay")]
     tasks += [asyncio.create_task(task(pool)) for task in spec.background]

@@ -77,7 +77,7 @@ class MessageProcessor:
         self.consumer = consumer
         self.handler = handler
         self.clock = clock
-        self._retry = retry
+        self.retry = retry
         self._event_types = event_types
 
     def wants(self, envelope: Envelope[Any]) -> bool:
@@ -113,12 +113,12 @@ class MessageProcessor:
                 return await self._retrying(partial(self._handle, record, envelope))
             except Exception as exc:
                 failures += 1
-                if failures >= self._retry.max_attempts:
+                if failures >= self.retry.max_attempts:
                     detail = f"{type(exc).__name__} after {failures} attempts"
                     refuse = partial(self._refuse, record, "processing_failed", detail, envelope.id)
                     return await self._retrying(refuse)
                 log.error("handler_failed", error=type(exc).__name__, attempt=failures)
-                await asyncio.sleep(self._retry.delay(failures))
+                await asyncio.sleep(self.retry.delay(failures))
 
     async def _retrying(self, step: Callable[[], Awaitable[Outcome]]) -> Outcome:
         """Run ``step`` until it gets past transient trouble (database or network down)."""
@@ -129,7 +129,7 @@ class MessageProcessor:
             except TRANSIENT_ERRORS as exc:
                 outage += 1
                 log.warning("transient_failure", error=type(exc).__name__, attempt=outage)
-                await asyncio.sleep(self._retry.delay(outage))
+                await asyncio.sleep(self.retry.delay(outage))
 
     async def _handle(self, record: ReceivedRecord, envelope: Envelope[Any]) -> Outcome:
         context = self.context_for(record, envelope)

@@ -4,6 +4,7 @@ with its own env prefix; only settings classes read the environment."""
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.runtime.db import SessionLimits
 from services.runtime.kafka_clients import Compression
 
 
@@ -49,3 +50,38 @@ class ServiceSettings(BaseSettings):
     )
     pool_min_size: int = Field(default=2, ge=1, description="asyncpg pool minimum size.")
     pool_max_size: int = Field(default=10, ge=1, description="asyncpg pool maximum size.")
+    outbox_lease_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="How long relay leadership lasts without progress: a leader that "
+        "renews nothing for this long (hung, cut off) is replaced by another instance.",
+    )
+    db_idle_in_transaction_timeout_ms: int = Field(
+        default=5_000,
+        ge=0,
+        description="PostgreSQL ends a transaction left idle this long (a hung process "
+        "loses its locks); 0: never.",
+    )
+    db_lock_timeout_ms: int = Field(
+        default=5_000,
+        ge=0,
+        description="A statement waiting this long on another session's lock fails and is "
+        "retried; 0: waits for ever.",
+    )
+    db_statement_timeout_ms: int = Field(
+        default=60_000, ge=0, description="Longest a statement may run; 0: no limit."
+    )
+    consumer_session_timeout_ms: int = Field(
+        default=10_000,
+        ge=6_000,
+        description="Kafka drops a consumer that sends no heartbeat for this long and gives "
+        "its partitions to the others in its group.",
+    )
+
+    def session_limits(self) -> SessionLimits:
+        """The time limits every connection of the service carries."""
+        return SessionLimits(
+            idle_in_transaction_ms=self.db_idle_in_transaction_timeout_ms,
+            lock_timeout_ms=self.db_lock_timeout_ms,
+            statement_timeout_ms=self.db_statement_timeout_ms,
+        )

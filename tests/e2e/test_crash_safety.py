@@ -1,18 +1,20 @@
 """A crash at any point loses nothing and duplicates nothing.
 
 The crash is a real SIGKILL of the intake process, held at the chosen point by real locks
-(no fault-injection code in the service): the relay's leader lock keeps events in the
-outbox after the commit; a table lock holds the handler's transaction open before it.
+(no fault-injection code in the service): the relay's lease, held by the test, keeps events
+in the outbox after the commit; a table lock holds the handler's transaction open before it.
 """
 
 import asyncio
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
 from referral_schemas.topics import POLICE_INTELLIGENCE, REFERRAL_EVENTS
 
+from services.runtime.migrations import migrate_service
 from tests.e2e.helpers import any_about, event_about, wait_outbox_empty
 from tests.support.intelligence import encode, key_of, submitted
 from tests.support.kafka import send, wait_committed, watch
@@ -20,6 +22,31 @@ from tests.support.services import ServiceProcess
 
 pytestmark = pytest.mark.e2e
 Spawn = Callable[[str, str], ServiceProcess]
+INTAKE_MIGRATIONS = Path(__file__).parents[2] / "services" / "intake" / "migrations"
+
+
+async def _hold_relay_lease(conn: asyncpg.Connection) -> bool:
+    """Take intake's relay lease for an hour, as a relay of no instance; False if a live
+    intake relay holds it."""
+    await migrate_service(conn, "intake", INTAKE_MIGRATIONS)
+    return bool(
+        await conn.fetchval(
+            """INSERT INTO relay_lease (holder, epoch, expires_at)
+               VALUES ('crash-test', 1, now() + interval '1 hour')
+               ON CONFLICT (singleton) DO UPDATE
+                  SET holder = excluded.holder, epoch = relay_lease.epoch + 1,
+                      expires_at = excluded.expires_at
+                WHERE relay_lease.expires_at < now()
+               RETURNING true"""
+        )
+    )
+
+
+async def _release_relay_lease(conn: asyncpg.Connection) -> None:
+    await conn.execute(
+        "UPDATE relay_lease SET expires_at = now() - interval '1 second' "
+        "WHERE holder = 'crash-test'"
+    )
 
 
 async def _wait_for_blocked_handler(conn: asyncpg.Connection, timeout_s: float = 60.0) -> None:
@@ -64,10 +91,10 @@ async def test_crash_after_commit_before_publish_publishes_exactly_once_on_resta
     ref = message["data"]["intelligence_ref"]
     holder = await asyncpg.connect(stack_env["INTAKE_DATABASE_URL"])
     try:
-        # Hold the relay's leader lock: intake commits, but cannot publish.
-        assert await holder.fetchval(
-            "SELECT pg_try_advisory_lock(hashtext('outbox-relay/intake'))"
-        ), "another intake relay is running; this test needs the relay lock"
+        # Hold the relay's lease: intake commits, but cannot publish.
+        assert await _hold_relay_lease(holder), (
+            "another intake relay is running; this test needs the relay lease"
+        )
         first = spawn("intake", "intake-crash-1a")
         async with watch(bootstrap, REFERRAL_EVENTS) as events:
             sent = await send(bootstrap, POLICE_INTELLIGENCE, key_of(message), [encode(message)])
@@ -81,7 +108,7 @@ async def test_crash_after_commit_before_publish_publishes_exactly_once_on_resta
             )
             first.kill()
             assert not [r for r in await events.drain(quiet_s=1.0) if any_about(ref)(r)]
-            await holder.execute("SELECT pg_advisory_unlock(hashtext('outbox-relay/intake'))")
+            await _release_relay_lease(holder)
             spawn("intake", "intake-crash-1b")
             await events.wait_for(event_about("ReferralOpened", ref))
             await wait_outbox_empty(holder)

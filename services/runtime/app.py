@@ -23,9 +23,12 @@ from services.runtime.clock import Clock, SystemClock
 from services.runtime.consumer import Handler, MessageProcessor, RetryPolicy
 from services.runtime.db import connect, create_pool
 from services.runtime.dead_letter import ReceivedRecord
+from services.runtime.http import serve
 from services.runtime.kafka_clients import MAX_REQUEST_BYTES, make_producer
 from services.runtime.logs import configure_logging, get_logger
+from services.runtime.metrics import ConsumerSource
 from services.runtime.migrations import migrate_service
+from services.runtime.ops import OpsTargets, ops_app
 from services.runtime.relay import OutboxRelay
 from services.runtime.settings import ServiceSettings
 
@@ -56,6 +59,9 @@ class ServiceSpec:
     subscriptions: Sequence[Subscription]
     clock: Clock = field(default_factory=SystemClock)
     background: Sequence[BackgroundTask] = ()
+    kafka_consumers: Sequence[tuple[str, ConsumerSource]] = ()
+    """(group, consumer) of consumers a background task runs itself (audit's ledger), for
+    the ops endpoints' lag and readiness."""
 
 
 def received(record: Any) -> ReceivedRecord:
@@ -75,11 +81,10 @@ def subscribe(
     topic: str,
     processor: BatchProcessor,
     settings: ServiceSettings,
-) -> None:
+) -> ConsumerSource:
     """Register a batch subscriber that acknowledges (commits the offsets) only after the
-    processor has finished the whole batch."""
-
-    @broker.subscriber(
+    processor has finished the whole batch; returns what gives its Kafka consumer."""
+    subscriber = broker.subscriber(
         topic,
         group_id=group_id,
         auto_offset_reset="earliest",
@@ -91,10 +96,14 @@ def subscribe(
         session_timeout_ms=settings.consumer_session_timeout_ms,
         heartbeat_interval_ms=settings.consumer_session_timeout_ms // 3,
     )
+
+    @subscriber
     async def on_batch(message: KafkaMessage) -> None:
         records = message.raw_message
         batch = records if isinstance(records, tuple) else (records,)
         await processor.process_batch([received(record) for record in batch])
+
+    return lambda: subscriber.consumer if subscriber.running else None
 
 
 async def _migrate(dsn: str, spec: ServiceSpec) -> None:
@@ -138,10 +147,26 @@ async def run_service(spec: ServiceSpec) -> None:
     retry = RetryPolicy(
         settings.consumer_max_attempts, settings.retry_base_delay_s, settings.retry_max_delay_s
     )
+    consumers = list(spec.kafka_consumers)
     for sub in spec.subscriptions:
         consumer = f"{spec.name}/{sub.topic}"
         single = MessageProcessor(pool, consumer, sub.handler, spec.clock, retry, sub.event_types)
-        subscribe(broker, spec.name, sub.topic, BatchProcessor(single), settings)
+        source = subscribe(broker, spec.name, sub.topic, BatchProcessor(single), settings)
+        consumers.append((spec.name, source))
+    if settings.ops_port is not None:
+        targets = OpsTargets(
+            spec.name,
+            pool,
+            producer,
+            relay,
+            consumers,
+            stuck_outbox_s=settings.ops_stuck_outbox_s,
+            relay_stalled_s=max(3 * settings.outbox_lease_s, 15.0),
+        )
+        ops = serve(
+            ops_app(targets), settings.ops_host, settings.ops_port, what="ops", required=False
+        )
+        tasks.append(asyncio.create_task(ops, name="ops-http"))
     log.info("service_starting", subscriptions=[s.topic for s in spec.subscriptions])
     try:
         await FastStream(broker, logger=None).run()

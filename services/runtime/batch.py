@@ -19,6 +19,7 @@ finished.
 """
 
 import asyncio
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,6 +33,12 @@ from services.runtime.dead_letter import ReceivedRecord
 from services.runtime.errors import TRANSIENT_ERRORS
 from services.runtime.inbox import claim_many
 from services.runtime.logs import bind_message, get_logger, unbind_message
+from services.runtime.metrics import (
+    BATCH_SECONDS,
+    BATCHES_INTERRUPTED,
+    HANDLED,
+    HANDLER_SECONDS,
+)
 from services.runtime.outbox import OutgoingMessage, enqueue
 
 log = get_logger()
@@ -64,12 +71,17 @@ class BatchProcessor:
         the session limits cut the batch short."""
         if not records:
             return []
+        started = time.perf_counter()
+        consumer = self._single.consumer
         try:
             outcomes = await self._together(records)
             self._interruptions = 0
         except _SplitBatch:
             outcomes = [await self._single.process(record) for record in records]
+        BATCH_SECONDS.labels(consumer).observe(time.perf_counter() - started)
         counts = Counter(outcome.value for outcome in outcomes)
+        for outcome, count in counts.items():
+            HANDLED.labels(consumer, outcome).inc(count)
         log.info("batch_handled", records=len(records), **counts)
         return outcomes
 
@@ -96,6 +108,7 @@ class BatchProcessor:
                 await enqueue(conn, messages)
         except TRANSIENT_ERRORS as exc:
             self._interruptions += 1
+            BATCHES_INTERRUPTED.labels(single.consumer).inc()
             log.warning("batch_interrupted", records=len(records), error=type(exc).__name__)
             await asyncio.sleep(single.retry.delay(self._interruptions))
             raise BatchInterrupted from exc
@@ -109,7 +122,11 @@ class BatchProcessor:
         bind_message(str(envelope.id), str(envelope.correlationid))
         try:
             context = self._single.context_for(item.record, envelope)
+            started = time.perf_counter()
             messages = await self._single.handler(conn, envelope, context)
+            HANDLER_SECONDS.labels(self._single.consumer, envelope.type).observe(
+                time.perf_counter() - started
+            )
             log.debug("message_handled", type=envelope.type, published=len(messages))
             return list(messages)
         finally:

@@ -7,6 +7,7 @@ envelope and a context with the clock and causal ids, and returns the messages t
 
 import asyncio
 import enum
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from services.runtime.dead_letter import ReceivedRecord, dead_letter
 from services.runtime.errors import TRANSIENT_ERRORS, Rejection
 from services.runtime.inbox import claim
 from services.runtime.logs import bind_message, get_logger, unbind_message
+from services.runtime.metrics import DEAD_LETTERS, HANDLER_SECONDS
 from services.runtime.outbox import OutgoingMessage, enqueue
 
 log = get_logger()
@@ -138,7 +140,11 @@ class MessageProcessor:
                 if not await claim(conn, self.consumer, envelope.id):
                     log.info("duplicate_skipped", type=envelope.type)
                     return Outcome.DUPLICATE
+                started = time.perf_counter()
                 messages = await self.handler(conn, envelope, context)
+                HANDLER_SECONDS.labels(self.consumer, envelope.type).observe(
+                    time.perf_counter() - started
+                )
                 await enqueue(conn, messages)
         except Rejection as rejection:
             return await self._refuse(record, rejection.reason, rejection.detail, envelope.id)
@@ -160,4 +166,6 @@ class MessageProcessor:
                 event_id=event_id,
             )
         log.warning("dead_lettered", reason=reason, topic=record.topic, offset=record.offset)
+        if fresh:
+            DEAD_LETTERS.labels(self.consumer, reason).inc()
         return Outcome.DEAD_LETTERED if fresh else Outcome.DUPLICATE

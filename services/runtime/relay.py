@@ -24,6 +24,7 @@ from services.runtime.db import Connection, SessionLimits, connect
 from services.runtime.kafka_clients import MAX_REQUEST_BYTES
 from services.runtime.lease import LeadershipLost, Lease, renew, try_acquire
 from services.runtime.logs import get_logger
+from services.runtime.metrics import RELAY_LEADING, RELAY_PUBLISHED
 from services.runtime.outbox import decode_headers
 
 log = get_logger()
@@ -56,6 +57,7 @@ class OutboxRelay:
         self._limits = limits
         self.holder = holder or instance_name()
         self.published = 0
+        self.schema = ""
         self.leading = False
         self.last_progress = time.monotonic()
         """When the relay last finished a step (a poll for leadership, a drain): a relay
@@ -74,16 +76,22 @@ class OutboxRelay:
                 log.warning("outbox_relay_error", error=type(exc).__name__)
                 await asyncio.sleep(self._poll_interval_s)
             finally:
-                self.leading = False
+                self._lead(False)
+
+    def _lead(self, leading: bool) -> None:
+        self.leading = leading
+        if self.schema:
+            RELAY_LEADING.labels(self.schema).set(1 if leading else 0)
 
     async def _lead_and_relay(self) -> None:
         conn = await connect(self._dsn, self._limits)
         try:
-            schema = await conn.fetchval("SELECT current_schema()")
+            schema = self.schema = await conn.fetchval("SELECT current_schema()")
+            self._lead(False)
             lease = await self._wait_for_leadership(conn)
             wake = asyncio.Event()
             await conn.add_listener(f"outbox_{schema}", lambda *_: wake.set())
-            self.leading = True
+            self._lead(True)
             log.info("outbox_relay_leading", schema=schema, holder=self.holder, epoch=lease.epoch)
             while True:
                 wake.clear()
@@ -136,6 +144,7 @@ class OutboxRelay:
                 "DELETE FROM outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows]
             )
         self.published += len(rows) - len(refused)
+        RELAY_PUBLISHED.labels(self.schema).inc(len(rows) - len(refused))
         self.last_progress = time.monotonic()
         return len(rows)
 

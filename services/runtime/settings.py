@@ -78,6 +78,20 @@ class ServiceSettings(BaseSettings):
         "its partitions to the others in its group.",
     )
 
+    ops_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="Port of /healthz, /readyz and /metrics (e.g. ROUTING_OPS_PORT); unset: "
+        "not served. `hub up` gives each service its own.",
+    )
+    ops_host: str = Field(default="127.0.0.1", description="Interface the ops port listens on.")
+    ops_stuck_outbox_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="/readyz fails while the oldest outbox row has waited longer than this.",
+    )
+
     def session_limits(self) -> SessionLimits:
         """The time limits every connection of the service carries."""
         return SessionLimits(

@@ -7,46 +7,25 @@ in the outbox after the commit; a table lock holds the handler's transaction ope
 
 import asyncio
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
 from referral_schemas.topics import POLICE_INTELLIGENCE, REFERRAL_EVENTS
 
-from services.runtime.migrations import migrate_service
-from tests.e2e.helpers import any_about, event_about, wait_outbox_empty
+from tests.e2e.helpers import (
+    any_about,
+    event_about,
+    hold_relay_lease,
+    release_relay_lease,
+    wait_outbox_empty,
+)
 from tests.support.intelligence import encode, key_of, submitted
 from tests.support.kafka import send, wait_committed, watch
 from tests.support.services import ServiceProcess
 
 pytestmark = pytest.mark.e2e
 Spawn = Callable[[str, str], ServiceProcess]
-INTAKE_MIGRATIONS = Path(__file__).parents[2] / "services" / "intake" / "migrations"
-
-
-async def _hold_relay_lease(conn: asyncpg.Connection) -> bool:
-    """Take intake's relay lease for an hour, as a relay of no instance; False if a live
-    intake relay holds it."""
-    await migrate_service(conn, "intake", INTAKE_MIGRATIONS)
-    return bool(
-        await conn.fetchval(
-            """INSERT INTO relay_lease (holder, epoch, expires_at)
-               VALUES ('crash-test', 1, now() + interval '1 hour')
-               ON CONFLICT (singleton) DO UPDATE
-                  SET holder = excluded.holder, epoch = relay_lease.epoch + 1,
-                      expires_at = excluded.expires_at
-                WHERE relay_lease.expires_at < now()
-               RETURNING true"""
-        )
-    )
-
-
-async def _release_relay_lease(conn: asyncpg.Connection) -> None:
-    await conn.execute(
-        "UPDATE relay_lease SET expires_at = now() - interval '1 second' "
-        "WHERE holder = 'crash-test'"
-    )
 
 
 async def _wait_for_blocked_handler(conn: asyncpg.Connection, timeout_s: float = 60.0) -> None:
@@ -92,9 +71,7 @@ async def test_crash_after_commit_before_publish_publishes_exactly_once_on_resta
     holder = await asyncpg.connect(stack_env["INTAKE_DATABASE_URL"])
     try:
         # Hold the relay's lease: intake commits, but cannot publish.
-        assert await _hold_relay_lease(holder), (
-            "another intake relay is running; this test needs the relay lease"
-        )
+        await hold_relay_lease(holder, "intake")
         first = spawn("intake", "intake-crash-1a")
         async with watch(bootstrap, REFERRAL_EVENTS) as events:
             sent = await send(bootstrap, POLICE_INTELLIGENCE, key_of(message), [encode(message)])
@@ -108,7 +85,7 @@ async def test_crash_after_commit_before_publish_publishes_exactly_once_on_resta
             )
             first.kill()
             assert not [r for r in await events.drain(quiet_s=1.0) if any_about(ref)(r)]
-            await _release_relay_lease(holder)
+            await release_relay_lease(holder)
             spawn("intake", "intake-crash-1b")
             await events.wait_for(event_about("ReferralOpened", ref))
             await wait_outbox_empty(holder)

@@ -47,8 +47,9 @@ async def save(conn: Connection, state: CaseState) -> None:
 
 async def add_to_timeline(conn: Connection, envelope: Envelope[Any]) -> None:
     await conn.execute(
-        """INSERT INTO timeline (event_id, referral_id, type, at, actor, agency, summary)
-           VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (event_id) DO NOTHING""",
+        """INSERT INTO timeline (event_id, referral_id, type, at, actor, agency, summary,
+                                 traceparent, tracestate)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (event_id) DO NOTHING""",
         envelope.id,
         envelope.data.referral_id,
         envelope.type,
@@ -56,7 +57,19 @@ async def add_to_timeline(conn: Connection, envelope: Envelope[Any]) -> None:
         envelope.actor,
         envelope.agency,
         timeline_summary(envelope.data),
+        envelope.traceparent,
+        envelope.tracestate,
     )
+
+
+async def latest_trace(conn: Connection, referral_id: uuid.UUID) -> tuple[str | None, str | None]:
+    """The trace context of the referral's latest event that carried one."""
+    row = await conn.fetchrow(
+        """SELECT traceparent, tracestate FROM timeline
+            WHERE referral_id = $1 AND traceparent IS NOT NULL ORDER BY seq DESC LIMIT 1""",
+        referral_id,
+    )
+    return (row["traceparent"], row["tracestate"]) if row is not None else (None, None)
 
 
 async def timeline(conn: Connection, referral_id: uuid.UUID) -> list[dict[str, Any]]:

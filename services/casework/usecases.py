@@ -32,6 +32,7 @@ from services.runtime.clock import CausalIds, Clock
 from services.runtime.db import Connection
 from services.runtime.inbox import claim
 from services.runtime.outbox import enqueue, event_message
+from services.runtime.tracing import context_of, continuing, traced
 
 CONSUMER = "casework/referral.events"
 SOURCE = "referral-hub/casework"
@@ -103,7 +104,7 @@ async def _record(
 ) -> Response:
     ids = CausalIds("casework-api", request.cause)
     referral_id = str(state.referral_id)
-    envelopes = [
+    made = [
         make_envelope(
             data,
             id=ids.new(f"{index}/{data.EVENT_TYPE}"),
@@ -117,6 +118,11 @@ async def _record(
         )
         for index, data in enumerate(events)
     ]
+    # The action continues the referral's trace: its span is a child of the latest event.
+    parent = context_of(*await store.latest_trace(conn, state.referral_id))
+    name = f"{type(request.command).__name__} action"
+    with continuing(name, parent, request.cause):
+        envelopes = [traced(envelope) for envelope in made]
     new_state: CaseState | None = state
     for envelope in envelopes:
         if not await claim(conn, CONSUMER, envelope.id):

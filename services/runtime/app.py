@@ -31,6 +31,7 @@ from services.runtime.migrations import migrate_service
 from services.runtime.ops import OpsTargets, ops_app
 from services.runtime.relay import OutboxRelay
 from services.runtime.settings import ServiceSettings
+from services.runtime.tracing import configure_tracing, shutdown_tracing
 
 log = get_logger()
 
@@ -120,6 +121,7 @@ async def _migrate(dsn: str, spec: ServiceSpec) -> None:
 async def run_service(spec: ServiceSpec) -> None:
     settings = spec.settings
     configure_logging(spec.name, settings.log_level)
+    configure_tracing(spec.name, settings.traces_exporter)
     dsn = settings.database_url.get_secret_value()
     limits = settings.session_limits()
     pool = await create_pool(
@@ -176,4 +178,5 @@ async def run_service(spec: ServiceSpec) -> None:
         await asyncio.gather(*tasks, return_exceptions=True)
         await producer.stop()
         await pool.close()
+        shutdown_tracing()
         log.info("service_stopped")

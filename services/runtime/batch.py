@@ -40,6 +40,7 @@ from services.runtime.metrics import (
     HANDLER_SECONDS,
 )
 from services.runtime.outbox import OutgoingMessage, enqueue
+from services.runtime.tracing import handling
 
 log = get_logger()
 
@@ -123,7 +124,8 @@ class BatchProcessor:
         try:
             context = self._single.context_for(item.record, envelope)
             started = time.perf_counter()
-            messages = await self._single.handler(conn, envelope, context)
+            with handling(self._single.consumer, envelope):
+                messages = await self._single.handler(conn, envelope, context)
             HANDLER_SECONDS.labels(self._single.consumer, envelope.type).observe(
                 time.perf_counter() - started
             )

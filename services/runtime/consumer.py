@@ -25,6 +25,7 @@ from services.runtime.inbox import claim
 from services.runtime.logs import bind_message, get_logger, unbind_message
 from services.runtime.metrics import DEAD_LETTERS, HANDLER_SECONDS
 from services.runtime.outbox import OutgoingMessage, enqueue
+from services.runtime.tracing import handling
 
 log = get_logger()
 
@@ -141,7 +142,8 @@ class MessageProcessor:
                     log.info("duplicate_skipped", type=envelope.type)
                     return Outcome.DUPLICATE
                 started = time.perf_counter()
-                messages = await self.handler(conn, envelope, context)
+                with handling(self.consumer, envelope):
+                    messages = await self.handler(conn, envelope, context)
                 HANDLER_SECONDS.labels(self.consumer, envelope.type).observe(
                     time.perf_counter() - started
                 )

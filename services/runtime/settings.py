@@ -6,6 +6,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.runtime.db import SessionLimits
 from services.runtime.kafka_clients import Compression
+from services.runtime.tracing import Exporter
 
 
 class ServiceSettings(BaseSettings):
@@ -90,6 +91,13 @@ class ServiceSettings(BaseSettings):
         default=60.0,
         gt=0,
         description="/readyz fails while the oldest outbox row has waited longer than this.",
+    )
+
+    traces_exporter: Exporter = Field(
+        default="none",
+        validation_alias=AliasChoices("HUB_TRACES_EXPORTER"),
+        description="Where spans go: none (trace context still travels in the events), "
+        "console (stdout), or otlp (OTEL_EXPORTER_OTLP_ENDPOINT; needs the otlp extra).",
     )
 
     def session_limits(self) -> SessionLimits:

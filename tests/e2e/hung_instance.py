@@ -145,15 +145,15 @@ class HungRun:
         return self.timeline.longest_pause(self.stopped_at, self.resumed_at)
 
 
-async def hang_the_leader(
+async def hang_one(
     bootstrap: str,
-    leader: ServiceProcess,
+    instance: ServiceProcess,
     *,
     stop_s: float,
     routed_while_stopped: int = 0,
     timeout_s: float = 180.0,
 ) -> HungRun:
-    """Stream intelligence, SIGSTOP ``leader`` for at least ``stop_s`` (longer, up to
+    """Stream intelligence, SIGSTOP ``instance`` for at least ``stop_s`` (longer, up to
     ``timeout_s``, until ``routed_while_stopped`` referrals sent after the stop are routed),
     SIGCONT it, and wait until everything sent was routed."""
     stream = Stream(bootstrap)
@@ -164,7 +164,7 @@ async def hang_the_leader(
             warm = set(stream.sent)
             await wait_until(lambda: timeline.routed(warm) == warm, "warm-up routed", timeout_s)
             stopped_at = time.time()
-            leader.suspend()
+            instance.suspend()
             try:
                 await asyncio.sleep(stop_s)
                 await wait_until(
@@ -175,7 +175,7 @@ async def hang_the_leader(
                 during = timeline.routed(stream.since(stopped_at))
             finally:
                 resumed_at = time.time()
-                leader.resume()
+                instance.resume()
         finally:
             publishing.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -208,7 +208,7 @@ async def _main(stop_s: float) -> None:
         leader.wait_for_log('"outbox_relay_leading"')
         start("routing", "routing-2")
         await directory_in_force(env["HUB_KAFKA_BOOTSTRAP"])
-        run = await hang_the_leader(env["HUB_KAFKA_BOOTSTRAP"], leader, stop_s=stop_s)
+        run = await hang_one(env["HUB_KAFKA_BOOTSTRAP"], leader, stop_s=stop_s)
     finally:
         for service in started:
             service.stop()

@@ -28,10 +28,11 @@ async def _relay_holder_pid(dsn: str) -> int | None:
 async def test_a_hung_routing_instance_does_not_stop_routing(
     bootstrap: str, spawn: Spawn, stack_env: dict[str, str], hung: str
 ) -> None:
-    spawn("intake", "hung-intake")
-    leader = spawn("routing", "hung-routing-1")
+    name = f"hung-{hung.replace(' ', '-')}"  # a log of its own: wait_for_log reads it all
+    spawn("intake", f"{name}-intake")
+    leader = spawn("routing", f"{name}-routing-1")
     leader.wait_for_log('"outbox_relay_leading"')
-    follower = spawn("routing", "hung-routing-2")
+    follower = spawn("routing", f"{name}-routing-2")
     await directory_in_force(bootstrap)
     assert await _relay_holder_pid(stack_env["ROUTING_DATABASE_URL"]) == leader.pid
 

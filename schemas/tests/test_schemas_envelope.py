@@ -102,10 +102,37 @@ def test_envelope_is_frozen() -> None:
 
 def test_envelope_forbids_extra_attributes() -> None:
     fields = _envelope().model_dump()
-    fields["traceparent"] = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    fields["partitionkey"] = "cumbria:CUM/2025/004217"  # a CloudEvents extension we do not use
     with pytest.raises(ValidationError) as caught:
         Envelope[IntelligenceWithdrawn].model_validate(fields)
     assert caught.value.errors()[0]["type"] == "extra_forbidden"
+
+
+TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+
+def test_trace_context_travels_in_the_envelope_and_is_left_out_when_absent() -> None:
+    plain = _envelope()
+    traced = plain.model_copy(update={"traceparent": TRACEPARENT, "tracestate": "hub=1"})
+
+    assert b"traceparent" not in serialize_event(plain), "old events serialise as before"
+    back = parse_event(serialize_event(traced))
+    assert (back.traceparent, back.tracestate) == (TRACEPARENT, "hub=1")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331",
+        "00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01",
+        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-extra",
+    ],
+)
+def test_a_malformed_traceparent_is_refused(value: str) -> None:
+    fields = _envelope().model_dump()
+    fields["traceparent"] = value
+    with pytest.raises(ValidationError):
+        Envelope[IntelligenceWithdrawn].model_validate(fields)
 
 
 @pytest.mark.parametrize(

@@ -92,7 +92,7 @@ def test_undecodable_bodies_are_rejected(raw: bytes, reason: RejectionReason) ->
         (_drop("data.narrative"), RejectionReason.MISSING_FIELD, "data.narrative"),
         (_drop("correlationid"), RejectionReason.MISSING_FIELD, "correlationid"),
         (_set("data.hair_colour", "red"), RejectionReason.UNKNOWN_FIELD, "data.hair_colour"),
-        (_set("traceparent", "00-ab"), RejectionReason.UNKNOWN_FIELD, "traceparent"),
+        (_set("partitionkey", "k"), RejectionReason.UNKNOWN_FIELD, "partitionkey"),
         (
             _set("data.subject.given_name", "Ca\x07sey"),
             RejectionReason.CONTROL_CHARACTER,

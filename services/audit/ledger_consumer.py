@@ -71,6 +71,8 @@ class LedgerConsumer:
         self._batch_size = batch_size
         self._retry = retry or RetryPolicy()
         self.ledgered = 0
+        self.consumer: AIOKafkaConsumer | None = None
+        """The consumer while it runs (for the ops endpoints' lag and readiness)."""
 
     def _consumer(self) -> AIOKafkaConsumer:
         return AIOKafkaConsumer(
@@ -92,6 +94,7 @@ class LedgerConsumer:
                 await consumer.start()
                 log.info("ledger_consuming", topics=self._topics)
                 failures = 0
+                self.consumer = consumer
                 await self._consume(consumer, pool)
             except Exception as exc:  # KafkaError or worse: start again, lose nothing
                 failures += 1
@@ -99,6 +102,7 @@ class LedgerConsumer:
                 level("ledger_consumer_restart", error=type(exc).__name__)
                 await asyncio.sleep(self._retry.delay(failures))
             finally:
+                self.consumer = None
                 await consumer.stop()
 
     async def _consume(self, consumer: AIOKafkaConsumer, pool: "asyncpg.Pool[Any]") -> None:

@@ -57,6 +57,7 @@ def build(settings: AuditSettings) -> ServiceSpec:
             checkpoint_task(key, clock, settings.checkpoint_interval_s),
             http_task(make_app, settings.http_host, settings.http_port),
         ],
+        kafka_consumers=[(settings.consumer_group, lambda: ledger.consumer)],
     )
 
 

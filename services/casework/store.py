@@ -79,8 +79,8 @@ async def add_to_timeline(
     """At the event's log position; ``no_effect``: the code of the shared fold's refusal."""
     await conn.execute(
         """INSERT INTO timeline (event_id, referral_id, type, at, actor, agency, summary,
-               no_effect)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (event_id) DO NOTHING""",
+               no_effect, traceparent, tracestate)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (event_id) DO NOTHING""",
         envelope.id,
         envelope.data.referral_id,
         envelope.type,
@@ -89,7 +89,19 @@ async def add_to_timeline(
         envelope.agency,
         timeline_summary(envelope.data),
         no_effect,
+        envelope.traceparent,
+        envelope.tracestate,
     )
+
+
+async def latest_trace(conn: Connection, referral_id: uuid.UUID) -> tuple[str | None, str | None]:
+    """The trace context of the referral's latest event that carried one."""
+    row = await conn.fetchrow(
+        """SELECT traceparent, tracestate FROM timeline
+            WHERE referral_id = $1 AND traceparent IS NOT NULL ORDER BY seq DESC LIMIT 1""",
+        referral_id,
+    )
+    return (row["traceparent"], row["tracestate"]) if row is not None else (None, None)
 
 
 async def timeline(conn: Connection, referral_id: uuid.UUID) -> list[dict[str, Any]]:

@@ -36,6 +36,7 @@ from services.casework.views import ActionResult, QueuePage, ReferralDetail, det
 from services.runtime.clock import CausalIds, Clock
 from services.runtime.db import Connection
 from services.runtime.outbox import enqueue, event_message
+from services.runtime.tracing import context_of, continuing, traced
 
 SOURCE = "referral-hub/casework"
 DETAIL_VIA = "casework-api GET /referrals/{referral_id}"
@@ -115,7 +116,7 @@ async def _record(
     ids = CausalIds("casework-api", request.cause)
     view = stored.shown
     referral_id = str(view.referral_id)
-    envelopes = [
+    made = [
         make_envelope(
             data,
             id=ids.new(f"{index}/{data.EVENT_TYPE}"),
@@ -129,6 +130,11 @@ async def _record(
         )
         for index, data in enumerate(events)
     ]
+    # The action continues the referral's trace: its span is a child of the latest event.
+    parent = context_of(*await store.latest_trace(conn, view.referral_id))
+    name = f"{type(request.command).__name__} action"
+    with continuing(name, parent, request.cause):
+        envelopes = [traced(envelope) for envelope in made]
     await store.save(conn, stored.state, (*stored.pending, *envelopes))
     await enqueue(conn, [event_message(REFERRAL_EVENTS, referral_id, e) for e in envelopes])
     result = ActionResult(

@@ -7,6 +7,7 @@ console gets the demo sign-in and plain HTTP on 127.0.0.1 (``LOCAL_CONSOLE``), a
 says so on screen; neither is in the env file, so nothing else inherits them.
 """
 
+import asyncio
 import os
 import sys
 import time
@@ -17,6 +18,7 @@ from rich.table import Table
 
 from infra import processes, stack
 from infra.settings import InfraSettings
+from services.hub import pipeline_status
 
 # Services that exist today, in start order.
 SERVICES = ("intake", "routing", "casework", "feedback", "insights", "audit", "console")
@@ -64,7 +66,7 @@ def _start_services(settings: InfraSettings, env: dict[str, str], demo_sign_in: 
             [sys.executable, "-m", f"services.{service}.main"],
             log_path=log_path,
             state_dir=settings.root,
-            env=_service_env(service, env, demo_sign_in),
+            env={**_ops_port(service), **_service_env(service, env, demo_sign_in)},
         )
         console.print(f"{service}: started (pid {pid}), log {log_path}")
     time.sleep(1.0)
@@ -74,6 +76,13 @@ def _start_services(settings: InfraSettings, env: dict[str, str], demo_sign_in: 
                 f"[red]{service} exited at start[/red]; see {settings.root}/logs/{service}.log"
             )
             raise typer.Exit(1)
+
+
+def _ops_port(service: str) -> dict[str, str]:
+    """The service's ops port (/healthz, /readyz, /metrics), if it consumes; the environment
+    may override it with <SERVICE>_OPS_PORT."""
+    port = pipeline_status.OPS_PORTS.get(service)
+    return {} if port is None else {f"{service.upper()}_OPS_PORT": str(port)}
 
 
 def up(
@@ -119,5 +128,37 @@ def status() -> None:
         state = "running" if pid else "stopped"
         table.add_row(
             service, state, str(settings.root / "logs" / f"{service}.log"), str(pid or "")
+        )
+    console.print(table)
+    env = stack.load_env(settings.root)
+    if env:
+        _pipeline_table(settings, env)
+
+
+def _shown(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "?"
+    return f"{value:.0f}{unit}" if isinstance(value, float) else f"{value}{unit}"
+
+
+def _pipeline_table(settings: InfraSettings, env: dict[str, str]) -> None:
+    """Per service: consumer lag, outbox backlog (and its oldest row), parked rows, dead
+    letters, and what its /readyz says ('?' where a figure could not be read)."""
+    running = {
+        service: processes.is_running(f"service-{service}", settings.root)
+        for service in pipeline_status.OPS_PORTS
+    }
+    table = Table(
+        "service", "consumer lag", "outbox backlog", "oldest", "parked", "dead letters", "readiness"
+    )
+    for f in asyncio.run(pipeline_status.gather(env, running)):
+        table.add_row(
+            f.service,
+            _shown(f.lag),
+            _shown(f.backlog),
+            _shown(f.oldest_s, " s"),
+            _shown(f.parked),
+            _shown(f.dead_letters),
+            f.ready,
         )
     console.print(table)

@@ -9,8 +9,17 @@ outage), the whole transaction rolls back and the batch is handled again one rec
 time by ``MessageProcessor``, which retries, dead-letters and isolates exactly as before.
 Either way each record's effects commit at most once, and the offsets are committed only
 after the whole batch is done.
+
+When the world rather than a record cuts the transaction short (the database is down, a
+lock elsewhere is held too long, or this process hung and the server ended its transaction),
+the batch is not split: after a pause it raises ``BatchInterrupted`` and the subscriber
+leaves the offsets uncommitted, so the records come again, to this instance or, if its
+partitions were given away while it hung, to their new owner. Stale work is dropped, not
+finished.
 """
 
+import asyncio
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,9 +30,17 @@ from referral_schemas import Envelope, EventRejected, parse_event
 from services.runtime.consumer import MessageProcessor, Outcome
 from services.runtime.db import Connection
 from services.runtime.dead_letter import ReceivedRecord
+from services.runtime.errors import TRANSIENT_ERRORS
 from services.runtime.inbox import claim_many
 from services.runtime.logs import bind_message, get_logger, unbind_message
+from services.runtime.metrics import (
+    BATCH_SECONDS,
+    BATCHES_INTERRUPTED,
+    HANDLED,
+    HANDLER_SECONDS,
+)
 from services.runtime.outbox import OutgoingMessage, enqueue
+from services.runtime.tracing import handling
 
 log = get_logger()
 
@@ -38,22 +55,34 @@ class _SplitBatch(Exception):
     """Something in the batch needs a record's own handling; the batch is rolled back."""
 
 
+class BatchInterrupted(Exception):
+    """Nothing of the batch committed, for a reason outside it; deliver it again."""
+
+
 class BatchProcessor:
     """Handles a consumer's batches; one record's trouble never costs another record."""
 
     def __init__(self, single: MessageProcessor) -> None:
         self._single = single
+        self._interruptions = 0
 
     async def process_batch(self, records: Sequence[ReceivedRecord]) -> list[Outcome]:
-        """Outcomes in record order. Never raises for a bad message; only cancellation
-        stops it."""
+        """Outcomes in record order. Never raises for a bad message; raises
+        ``BatchInterrupted`` (after a pause that grows while it lasts) when the database or
+        the session limits cut the batch short."""
         if not records:
             return []
+        started = time.perf_counter()
+        consumer = self._single.consumer
         try:
             outcomes = await self._together(records)
+            self._interruptions = 0
         except _SplitBatch:
             outcomes = [await self._single.process(record) for record in records]
+        BATCH_SECONDS.labels(consumer).observe(time.perf_counter() - started)
         counts = Counter(outcome.value for outcome in outcomes)
+        for outcome, count in counts.items():
+            HANDLED.labels(consumer, outcome).inc(count)
         log.info("batch_handled", records=len(records), **counts)
         return outcomes
 
@@ -78,6 +107,12 @@ class BatchProcessor:
                     else:
                         outcomes.append(Outcome.DUPLICATE)
                 await enqueue(conn, messages)
+        except TRANSIENT_ERRORS as exc:
+            self._interruptions += 1
+            BATCHES_INTERRUPTED.labels(single.consumer).inc()
+            log.warning("batch_interrupted", records=len(records), error=type(exc).__name__)
+            await asyncio.sleep(single.retry.delay(self._interruptions))
+            raise BatchInterrupted from exc
         except Exception as exc:  # the records are handled again one at a time
             log.info("batch_split", records=len(records), error=type(exc).__name__)
             raise _SplitBatch from exc
@@ -88,7 +123,12 @@ class BatchProcessor:
         bind_message(str(envelope.id), str(envelope.correlationid))
         try:
             context = self._single.context_for(item.record, envelope)
-            messages = await self._single.handler(conn, envelope, context)
+            started = time.perf_counter()
+            with handling(self._single.consumer, envelope):
+                messages = await self._single.handler(conn, envelope, context)
+            HANDLER_SECONDS.labels(self._single.consumer, envelope.type).observe(
+                time.perf_counter() - started
+            )
             log.debug("message_handled", type=envelope.type, published=len(messages))
             return list(messages)
         finally:

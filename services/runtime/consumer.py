@@ -7,6 +7,7 @@ envelope and a context with the clock and causal ids, and returns the messages t
 
 import asyncio
 import enum
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -22,7 +23,9 @@ from services.runtime.dead_letter import ReceivedRecord, dead_letter
 from services.runtime.errors import TRANSIENT_ERRORS, Rejection
 from services.runtime.inbox import claim
 from services.runtime.logs import bind_message, get_logger, unbind_message
+from services.runtime.metrics import DEAD_LETTERS, HANDLER_SECONDS
 from services.runtime.outbox import OutgoingMessage, enqueue
+from services.runtime.tracing import handling
 
 log = get_logger()
 
@@ -77,7 +80,7 @@ class MessageProcessor:
         self.consumer = consumer
         self.handler = handler
         self.clock = clock
-        self._retry = retry
+        self.retry = retry
         self._event_types = event_types
 
     def wants(self, envelope: Envelope[Any]) -> bool:
@@ -113,12 +116,12 @@ class MessageProcessor:
                 return await self._retrying(partial(self._handle, record, envelope))
             except Exception as exc:
                 failures += 1
-                if failures >= self._retry.max_attempts:
+                if failures >= self.retry.max_attempts:
                     detail = f"{type(exc).__name__} after {failures} attempts"
                     refuse = partial(self._refuse, record, "processing_failed", detail, envelope.id)
                     return await self._retrying(refuse)
                 log.error("handler_failed", error=type(exc).__name__, attempt=failures)
-                await asyncio.sleep(self._retry.delay(failures))
+                await asyncio.sleep(self.retry.delay(failures))
 
     async def _retrying(self, step: Callable[[], Awaitable[Outcome]]) -> Outcome:
         """Run ``step`` until it gets past transient trouble (database or network down)."""
@@ -129,7 +132,7 @@ class MessageProcessor:
             except TRANSIENT_ERRORS as exc:
                 outage += 1
                 log.warning("transient_failure", error=type(exc).__name__, attempt=outage)
-                await asyncio.sleep(self._retry.delay(outage))
+                await asyncio.sleep(self.retry.delay(outage))
 
     async def _handle(self, record: ReceivedRecord, envelope: Envelope[Any]) -> Outcome:
         context = self.context_for(record, envelope)
@@ -138,7 +141,12 @@ class MessageProcessor:
                 if not await claim(conn, self.consumer, envelope.id):
                     log.info("duplicate_skipped", type=envelope.type)
                     return Outcome.DUPLICATE
-                messages = await self.handler(conn, envelope, context)
+                started = time.perf_counter()
+                with handling(self.consumer, envelope):
+                    messages = await self.handler(conn, envelope, context)
+                HANDLER_SECONDS.labels(self.consumer, envelope.type).observe(
+                    time.perf_counter() - started
+                )
                 await enqueue(conn, messages)
         except Rejection as rejection:
             return await self._refuse(record, rejection.reason, rejection.detail, envelope.id)
@@ -160,4 +168,6 @@ class MessageProcessor:
                 event_id=event_id,
             )
         log.warning("dead_lettered", reason=reason, topic=record.topic, offset=record.offset)
+        if fresh:
+            DEAD_LETTERS.labels(self.consumer, reason).inc()
         return Outcome.DEAD_LETTERED if fresh else Outcome.DUPLICATE

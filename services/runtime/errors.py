@@ -28,4 +28,10 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.SerializationError,
     asyncpg.DeadlockDetectedError,
     asyncpg.AdminShutdownError,
+    # The session limits (services/runtime/db.py): another session held a lock too long, a
+    # statement ran too long, or this process hung inside a transaction and the server ended
+    # it. The work is rolled back and done again; nothing about the message is wrong.
+    asyncpg.LockNotAvailableError,
+    asyncpg.QueryCanceledError,
+    asyncpg.IdleInTransactionSessionTimeoutError,
 )

@@ -9,6 +9,7 @@ from typing import Any
 from referral_schemas import Envelope, serialize_event
 
 from services.runtime.db import Connection
+from services.runtime.tracing import traced
 
 
 @dataclass(frozen=True)
@@ -22,11 +23,12 @@ class OutgoingMessage:
 
 
 def event_message(topic: str, key: str, envelope: Envelope[Any]) -> OutgoingMessage:
-    """A record carrying one event in CloudEvents structured mode."""
+    """A record carrying one event in CloudEvents structured mode, with the trace context
+    of the span it is emitted in (services/runtime/tracing.py)."""
     return OutgoingMessage(
         topic=topic,
         key=key.encode(),
-        value=serialize_event(envelope),
+        value=serialize_event(traced(envelope)),
         headers=(("content-type", b"application/cloudevents+json"),),
     )
 

@@ -4,7 +4,9 @@ with its own env prefix; only settings classes read the environment."""
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.runtime.db import SessionLimits
 from services.runtime.kafka_clients import Compression
+from services.runtime.tracing import Exporter
 
 
 class ServiceSettings(BaseSettings):
@@ -49,3 +51,59 @@ class ServiceSettings(BaseSettings):
     )
     pool_min_size: int = Field(default=2, ge=1, description="asyncpg pool minimum size.")
     pool_max_size: int = Field(default=10, ge=1, description="asyncpg pool maximum size.")
+    outbox_lease_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="How long relay leadership lasts without progress: a leader that "
+        "renews nothing for this long (hung, cut off) is replaced by another instance.",
+    )
+    db_idle_in_transaction_timeout_ms: int = Field(
+        default=5_000,
+        ge=0,
+        description="PostgreSQL ends a transaction left idle this long (a hung process "
+        "loses its locks); 0: never.",
+    )
+    db_lock_timeout_ms: int = Field(
+        default=5_000,
+        ge=0,
+        description="A statement waiting this long on another session's lock fails and is "
+        "retried; 0: waits for ever.",
+    )
+    db_statement_timeout_ms: int = Field(
+        default=60_000, ge=0, description="Longest a statement may run; 0: no limit."
+    )
+    consumer_session_timeout_ms: int = Field(
+        default=10_000,
+        ge=6_000,
+        description="Kafka drops a consumer that sends no heartbeat for this long and gives "
+        "its partitions to the others in its group.",
+    )
+
+    ops_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="Port of /healthz, /readyz and /metrics (e.g. ROUTING_OPS_PORT); unset: "
+        "not served. `hub up` gives each service its own.",
+    )
+    ops_host: str = Field(default="127.0.0.1", description="Interface the ops port listens on.")
+    ops_stuck_outbox_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="/readyz fails while the oldest outbox row has waited longer than this.",
+    )
+
+    traces_exporter: Exporter = Field(
+        default="none",
+        validation_alias=AliasChoices("HUB_TRACES_EXPORTER"),
+        description="Where spans go: none (trace context still travels in the events), "
+        "console (stdout), or otlp (OTEL_EXPORTER_OTLP_ENDPOINT; needs the otlp extra).",
+    )
+
+    def session_limits(self) -> SessionLimits:
+        """The time limits every connection of the service carries."""
+        return SessionLimits(
+            idle_in_transaction_ms=self.db_idle_in_transaction_timeout_ms,
+            lock_timeout_ms=self.db_lock_timeout_ms,
+            statement_timeout_ms=self.db_statement_timeout_ms,
+        )

@@ -1,8 +1,8 @@
 """A crash at any point loses nothing and duplicates nothing.
 
 The crash is a real SIGKILL of the intake process, held at the chosen point by real locks
-(no fault-injection code in the service): the relay's leader lock keeps events in the
-outbox after the commit; a table lock holds the handler's transaction open before it.
+(no fault-injection code in the service): the relay's lease, held by the test, keeps events
+in the outbox after the commit; a table lock holds the handler's transaction open before it.
 """
 
 import asyncio
@@ -13,7 +13,13 @@ import asyncpg
 import pytest
 from referral_schemas.topics import POLICE_INTELLIGENCE, REFERRAL_EVENTS
 
-from tests.e2e.helpers import any_about, event_about, wait_outbox_empty
+from tests.e2e.helpers import (
+    any_about,
+    event_about,
+    hold_relay_lease,
+    release_relay_lease,
+    wait_outbox_empty,
+)
 from tests.support.intelligence import encode, key_of, submitted
 from tests.support.kafka import send, wait_committed, watch
 from tests.support.services import ServiceProcess
@@ -64,10 +70,8 @@ async def test_crash_after_commit_before_publish_publishes_exactly_once_on_resta
     ref = message["data"]["intelligence_ref"]
     holder = await asyncpg.connect(stack_env["INTAKE_DATABASE_URL"])
     try:
-        # Hold the relay's leader lock: intake commits, but cannot publish.
-        assert await holder.fetchval(
-            "SELECT pg_try_advisory_lock(hashtext('outbox-relay/intake'))"
-        ), "another intake relay is running; this test needs the relay lock"
+        # Hold the relay's lease: intake commits, but cannot publish.
+        await hold_relay_lease(holder, "intake")
         first = spawn("intake", "intake-crash-1a")
         async with watch(bootstrap, REFERRAL_EVENTS) as events:
             sent = await send(bootstrap, POLICE_INTELLIGENCE, key_of(message), [encode(message)])
@@ -81,7 +85,7 @@ async def test_crash_after_commit_before_publish_publishes_exactly_once_on_resta
             )
             first.kill()
             assert not [r for r in await events.drain(quiet_s=1.0) if any_about(ref)(r)]
-            await holder.execute("SELECT pg_advisory_unlock(hashtext('outbox-relay/intake'))")
+            await release_relay_lease(holder)
             spawn("intake", "intake-crash-1b")
             await events.wait_for(event_about("ReferralOpened", ref))
             await wait_outbox_empty(holder)

@@ -63,6 +63,7 @@ def test_up_demo_and_list_show_the_demo_referrals(running_hub: str, tmp_path: Pa
     status = hub("status")
     assert "intake" in status
     assert "running" in status
+    assert "outbox backlog" in status, "hub status shows each service's backlog and lag"
     sent = hub("demo")
     assert "Published 10 messages" in sent
     listing = _rows_until("CUM/DEMO/001", "CUM/DEMO/007")

@@ -2,6 +2,7 @@
 and database: police intelligence in, staff work through casework's API, outcome out."""
 
 import json
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +70,8 @@ async def test_happy_path_from_intelligence_to_outcome_reported_to_police(
 ) -> None:
     await directory_in_force(bootstrap, agencies=_barrow_only_twc())
     message = submitted()
+    trace_id = uuid.uuid4().hex  # the police system traces its submission
+    message["traceparent"] = f"00-{trace_id}-{uuid.uuid4().hex[:16]}-01"
     ref = message["data"]["intelligence_ref"]
     worker = system.staff("twc-barrow")
     async with (
@@ -116,6 +119,11 @@ async def test_happy_path_from_intelligence_to_outcome_reported_to_police(
     ):
         assert personal not in told_police
     assert (await sees(worker, rid))["status"] == "closed"
+    # One trace from the police submission through intake, routing, casework and feedback.
+    path = [r.json() for r in [*events.records, *outcomes.records] if r.key == rid.encode()]
+    parents = [e["traceparent"].split("-") for e in path]
+    assert {trace for _, trace, _, _ in parents} == {trace_id}
+    assert len({span for _, _, span, _ in parents}) == len(path), "each event its own span"
 
 
 async def test_a_decline_through_the_api_reroutes_to_the_other_barrow_agency(

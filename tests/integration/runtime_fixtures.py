@@ -26,7 +26,7 @@ from services.runtime.dead_letter import ReceivedRecord
 from services.runtime.kafka_clients import make_producer
 from services.runtime.migrations import migrate_service
 from services.runtime.outbox import OutgoingMessage, decode_headers
-from services.runtime.relay import OutboxRelay, relay_lock_name
+from services.runtime.relay import OutboxRelay
 from tests.support.kafka import partitions_of
 
 DATABASE = "referral_hub"
@@ -133,14 +133,8 @@ async def outbox_rows(schema: Schema) -> list[dict[str, Any]]:
 
 
 async def relay_is_leading(schema: Schema) -> bool:
-    """Whether some session holds the schema's relay leader lock."""
-    held = await schema.fetchval(
-        """SELECT count(*) FROM pg_locks
-            WHERE locktype = 'advisory' AND granted AND objsubid = 1
-              AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-              AND ((classid::bigint << 32) | objid::bigint) = hashtext($1)::bigint""",
-        relay_lock_name(schema.name),
-    )
+    """Whether some relay holds the schema's unexpired relay lease."""
+    held = await schema.fetchval("SELECT count(*) FROM relay_lease WHERE expires_at > now()")
     return bool(held)
 
 
@@ -219,19 +213,21 @@ def record(value: bytes, topic: str = "police.intelligence") -> ReceivedRecord:
 
 
 class StallingProducer:
-    """Passes sends through until the ``stall_at``-th, which never completes: a relay
-    that dies mid-batch, after part of it is on Kafka and before any of it is deleted."""
+    """Passes sends through until the ``stall_at``-th, which hangs until ``release`` is set
+    (if ever): a relay that dies or hangs mid-batch, after part of it is on Kafka and before
+    any of it is deleted."""
 
     def __init__(self, inner: AIOKafkaProducer, stall_at: int) -> None:
         self._inner = inner
         self._left = stall_at
         self.stalled = asyncio.Event()
+        self.release = asyncio.Event()
 
     async def send(self, *args: Any, **kwargs: Any) -> Any:
         self._left -= 1
         if self._left == 0:
             self.stalled.set()
-            await asyncio.Event().wait()
+            await self.release.wait()
         return await self._inner.send(*args, **kwargs)
 
 

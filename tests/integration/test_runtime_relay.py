@@ -1,6 +1,7 @@
 """The outbox relay against the real broker and database: every committed row reaches Kafka,
 in order per key, with its headers, exactly once while one relay leads; a standby relay takes
-over when the leader stops; NOTIFY wakes it without waiting for the poll."""
+over when the leader stops, or hangs (then the resumed leader marks nothing: its lease's
+epoch is over); NOTIFY wakes it without waiting for the poll."""
 
 import asyncio
 import uuid
@@ -250,3 +251,54 @@ async def test_a_row_kafka_refuses_does_not_hold_back_the_rows_behind_it(
         await eventually(tried_enough, "the relay tries the refused row repeatedly")
 
     assert b"next event" in counting.tried, "the next event is stuck behind the refused row"
+
+
+LEASE_S = 1.0
+
+
+async def test_a_standby_replaces_a_hung_leader_which_marks_nothing_when_it_resumes(
+    env: Env,
+    producer: AIOKafkaProducer,
+) -> None:
+    await enqueue_rows(env, range(100))
+    stalling = StallingProducer(producer, stall_at=15)
+    hung = OutboxRelay(
+        env.schema.dsn, stalling, batch_size=10, poll_interval_s=0.1, lease_s=LEASE_S
+    )
+    async with kafka_producer(env.bootstrap, "rt-test-standby") as other_producer:
+        standby = OutboxRelay(
+            env.schema.dsn, other_producer, batch_size=10, poll_interval_s=0.1, lease_s=LEASE_S
+        )
+        async with watch(env.bootstrap, env.topic) as seen, running(hung) as hung_task:
+            await stalling.stalled.wait()
+            async with running(standby):
+                # The leader still hangs mid-batch; the standby takes over and drains.
+                await outbox_empties(env.schema)
+                await enqueue_rows(env, range(100, 200))
+                await outbox_empties(env.schema)
+                assert not hung_task.done()
+                assert standby.leading  # the hung one does not know yet
+                holder = await env.schema.fetchval(
+                    "SELECT holder FROM relay_lease WHERE expires_at > now()"
+                )
+                assert holder == standby.holder
+
+                stalling.release.set()  # the hung leader resumes where it stopped
+
+                async def stepped_down() -> bool:
+                    return hung.published == 10 and not hung.leading
+
+                await eventually(stepped_down, "the resumed leader finds it lost the lease")
+                await enqueue_rows(env, range(200, 250))
+                records = await arrive(seen, 250)
+                await outbox_empties(env.schema)
+                assert standby.leading
+                assert not hung_task.done()
+
+    seqs = [seq_of(r) for r in records]
+    assert set(seqs) == set(range(250)), "nothing lost"
+    assert {s for s in seqs if seqs.count(s) > 1} <= set(range(10, 20)), (
+        "only the batch the leader hung in may go out twice"
+    )
+    assert hung.published == 10, "the resumed leader marked nothing after it lost the lease"
+    assert standby.published == 240

@@ -55,6 +55,16 @@ class ServiceProcess:
             return ""
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
+    def suspend(self) -> None:
+        """SIGSTOP: the process hangs (as in a long GC pause or stuck I/O), keeping its
+        sockets and database sessions open."""
+        assert self._proc is not None, "not started"
+        self._proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGCONT)
+
     def kill(self) -> None:
         """SIGKILL: a crash, no cleanup, no graceful shutdown."""
         if self._proc is not None:
@@ -63,6 +73,7 @@ class ServiceProcess:
 
     def stop(self) -> None:
         if self._proc is not None and self._proc.poll() is None:
+            self.resume()  # a suspended process would not act on SIGTERM
             self._proc.terminate()
             try:
                 self._proc.wait(timeout=30)

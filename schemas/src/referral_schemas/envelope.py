@@ -2,6 +2,9 @@
 
 Attribute names follow CloudEvents (lower case, no separators); ``correlationid``,
 ``causationid``, ``actor``, ``agency`` and ``schemaversion`` are extension attributes.
+``traceparent`` and ``tracestate`` are the CloudEvents distributed-tracing extension (W3C
+Trace Context): optional, and left out of the JSON when absent, so events written before
+they existed read and serialise exactly as before.
 """
 
 from datetime import datetime
@@ -34,6 +37,11 @@ class EventData(BaseModel):
 
 
 DataT = TypeVar("DataT", bound=EventData)
+
+
+def _absent(value: object) -> bool:
+    """Optional extension attributes are left out of the JSON rather than written as null."""
+    return value is None
 
 
 class Envelope(BaseModel, Generic[DataT]):
@@ -77,6 +85,22 @@ class Envelope(BaseModel, Generic[DataT]):
     )
     agency: ShortText | None = Field(
         default=None, description="The agency the actor acted for, if any."
+    )
+    traceparent: str | None = Field(
+        default=None,
+        pattern=r"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$",
+        exclude_if=_absent,
+        description="W3C Trace Context traceparent of the span that emitted the event "
+        "(version-traceid-parentid-flags), so a consumer continues the same trace. Absent "
+        "when the producer does not trace.",
+    )
+    tracestate: str | None = Field(
+        default=None,
+        max_length=512,
+        pattern=r"^[\x20-\x7e]*$",
+        exclude_if=_absent,
+        description="W3C Trace Context tracestate (vendor-specific trace data) that goes "
+        "with traceparent; absent when there is none.",
     )
     data: DataT = Field(description="The event payload; its model is set by type and version.")
 

@@ -221,7 +221,13 @@ async def test_figures_of_a_story_over_http_and_the_same_after_a_rebuild_from_of
                 return await again.figures(area, "2024-01", "2024-03") == rows
 
             await eventually(same_figures, "the rebuilt instance serves the same figures")
-            assert {d: await again.county_lines(area, d) for d in STORY_LINES} == STORY_LINES
+
+            async def same_lines() -> bool:
+                # Intelligence is another topic: the rebuild may fold it after the figures.
+                lines = {d: await again.county_lines(area, d) for d in STORY_LINES}
+                return lines == STORY_LINES
+
+            await eventually(same_lines, "the rebuilt instance counts the same county lines")
     finally:
         rebuilt.stop()  # before the fixture drops its schema
     personal = [GIVEN_NAME, FAMILY_NAME, *_intelligence_subjects(story)]

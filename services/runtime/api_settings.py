@@ -5,13 +5,21 @@ service the public key as <SERVICE>_TOKEN_PUBLIC_KEY_FILE in its env file. To ac
 identity provider's tokens instead, set <SERVICE>_TOKEN_PUBLIC_KEY_FILE (or _PEM) to the
 provider's signing key, _TOKEN_ISSUER to its issuer, _TOKEN_AUDIENCE to the audience it issues
 for this API, and _TOKEN_ALGORITHMS to the algorithm it signs with (e.g. '["RS256"]').
+_TOKEN_MAX_LIFETIME_S (default 43200, 12 h) is the longest validity (exp - iat) accepted.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 from pydantic import Field
 
-from services.runtime.auth import AUDIENCE, LOCAL_ALGORITHMS, LOCAL_ISSUER, TokenVerifier
+from services.runtime.auth import (
+    AUDIENCE,
+    DEFAULT_MAX_LIFETIME,
+    LOCAL_ALGORITHMS,
+    LOCAL_ISSUER,
+    TokenVerifier,
+)
 from services.runtime.settings import ServiceSettings
 
 
@@ -29,6 +37,12 @@ class ApiServiceSettings(ServiceSettings):
     token_algorithms: list[str] = Field(
         default=list(LOCAL_ALGORITHMS), description="Signature algorithms accepted (pinned)."
     )
+    token_max_lifetime_s: int = Field(
+        default=int(DEFAULT_MAX_LIFETIME.total_seconds()),
+        ge=60,
+        le=7 * 24 * 3600,
+        description="Longest validity a token may have (exp - iat); longer ones are refused.",
+    )
 
     def public_key_pem(self) -> str | None:
         if self.token_public_key_pem:
@@ -43,4 +57,10 @@ class ApiServiceSettings(ServiceSettings):
         if key is None:
             prefix = str(self.model_config.get("env_prefix", ""))
             raise SystemExit(f"set {prefix}TOKEN_PUBLIC_KEY_FILE (or _PEM) to the issuer's key")
-        return TokenVerifier(key, self.token_issuer, self.token_audience, self.token_algorithms)
+        return TokenVerifier(
+            key,
+            self.token_issuer,
+            self.token_audience,
+            self.token_algorithms,
+            timedelta(seconds=self.token_max_lifetime_s),
+        )

@@ -6,6 +6,10 @@ identity provider's tokens instead, set <SERVICE>_TOKEN_PUBLIC_KEY_FILE (or _PEM
 provider's signing key, _TOKEN_ISSUER to its issuer, _TOKEN_AUDIENCE to the audience it issues
 for this API, and _TOKEN_ALGORITHMS to the algorithm it signs with (e.g. '["RS256"]').
 _TOKEN_MAX_LIFETIME_S (default 43200, 12 h) is the longest validity (exp - iat) accepted.
+
+<SERVICE>_MAX_BODY_BYTES (default 65536) bounds request bodies and <SERVICE>_API_DOCS
+(default false) serves the interactive docs and the OpenAPI document; see
+services.runtime.api_guard.
 """
 
 from datetime import timedelta
@@ -13,6 +17,7 @@ from pathlib import Path
 
 from pydantic import Field
 
+from services.runtime.api_guard import DEFAULT_MAX_BODY_BYTES, ApiHardening
 from services.runtime.auth import (
     AUDIENCE,
     DEFAULT_MAX_LIFETIME,
@@ -43,6 +48,22 @@ class ApiServiceSettings(ServiceSettings):
         le=7 * 24 * 3600,
         description="Longest validity a token may have (exp - iat); longer ones are refused.",
     )
+
+    max_body_bytes: int = Field(
+        default=DEFAULT_MAX_BODY_BYTES,
+        ge=1024,
+        le=16 * 1024 * 1024,
+        description="Largest request body read; a larger one is answered 413 unparsed.",
+    )
+    api_docs: bool = Field(
+        default=False,
+        description="Serve /docs, /redoc and /openapi.json (public when on). Off unless set: "
+        "`hub up`, the local development stack, turns it on.",
+    )
+
+    def api_hardening(self) -> ApiHardening:
+        """The API's body limit and docs switch (see services.runtime.api_guard)."""
+        return ApiHardening(max_body_bytes=self.max_body_bytes, docs=self.api_docs)
 
     def public_key_pem(self) -> str | None:
         if self.token_public_key_pem:

@@ -40,7 +40,8 @@ def build(settings: AuditSettings) -> ServiceSpec:
     )
 
     def make_app(pool: "asyncpg.Pool[Any]") -> Any:
-        return create_app(AuditDeps(pool, verifier, clock, key.public, signing_key=key))
+        deps = AuditDeps(pool, verifier, clock, key.public, signing_key=key)
+        return create_app(deps, settings.api_hardening())
 
     return ServiceSpec(
         name="audit",

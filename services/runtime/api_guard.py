@@ -1,9 +1,10 @@
 """What every HTTP API of the hub does before and after a route runs.
 
-- The request body is read and counted BEFORE anything parses it, whether it comes with a
-  ``Content-Length`` or chunked: over ``max_body_bytes`` the request is answered 413 with
-  the hub's error body (``request_too_large``) and the route never runs. An API's bodies
-  are a few hundred bytes; a 50 MB body would otherwise be buffered and parsed in full.
+- The request body is counted as it is read, BEFORE anything parses it, whether it comes
+  with a ``Content-Length`` or chunked: past ``max_body_bytes`` reading stops and the
+  request is answered 413 with the hub's error body (``request_too_large``); the route
+  never runs. An API's bodies are a few hundred bytes; a 50 MB body would otherwise be
+  buffered and parsed in full.
 - Every response says ``Cache-Control: no-store`` and ``Pragma: no-cache`` (queues, details
   and timelines hold personal data: no browser, proxy or disk cache may keep them) and
   ``X-Content-Type-Options: nosniff``.
@@ -17,8 +18,10 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection
-from starlette.routing import Match
 
 from services.runtime import security_log
 from services.runtime.api_errors import error_response
@@ -56,8 +59,24 @@ DEFAULT_HARDENING = ApiHardening()
 """64 KiB bodies, no docs: what an API gets unless its settings say otherwise."""
 
 
+class BodyTooLarge(HTTPException):
+    """Raised from ``receive`` once a body passes the limit (FastAPI lets an HTTPException
+    from reading the body through, so the route's handler never runs)."""
+
+    def __init__(self, limit: int, **counts: int) -> None:
+        super().__init__(413, "request_too_large")
+        self.limit = limit
+        self.counts = counts
+
+
 class ApiGuard:
-    """ASGI middleware: the body limit and the response headers (see the module doc)."""
+    """ASGI middleware: the body limit and the response headers (see the module doc).
+
+    The body is counted as the app reads it, chunk by chunk, so a chunked body is stopped at
+    the limit too; a declared ``Content-Length`` over the limit is refused at the first read,
+    before a byte of it is taken. Raised inside the app, the refusal is answered by
+    ``_on_body_too_large`` once the route is known (the log names it).
+    """
 
     def __init__(self, app: ASGIApp, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
         self.app = app
@@ -67,50 +86,57 @@ class ApiGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        started = False
 
         async def send_with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
                 headers += [(n, v) for n, v in RESPONSE_HEADERS if n not in present]
                 message["headers"] = headers
             await send(message)
 
+        try:
+            await self.app(scope, self._counting(scope, receive), send_with_headers)
+        except BodyTooLarge as refused:
+            if started:
+                raise
+            # Read outside a route (no handler was reached): answer here.
+            await _answer(HTTPConnection(scope), refused)(scope, receive, send_with_headers)
+
+    def _counting(self, scope: Scope, receive: Receive) -> Receive:
+        limit = self.max_body_bytes
         declared = _declared_length(scope)
-        if declared is not None and declared > self.max_body_bytes:
-            await self._refuse(scope, receive, send_with_headers, declared=declared)
-            return
-        messages, size = await self._read_body(receive)
-        if size > self.max_body_bytes:
-            await self._refuse(scope, receive, send_with_headers, received=size)
-            return
-        await self.app(scope, _replay(messages, receive), send_with_headers)
+        received = 0
 
-    async def _read_body(self, receive: Receive) -> tuple[list[Message], int]:
-        """The request's messages up to the end of its body, or until one byte more than
-        the limit was counted (the rest is never read)."""
-        messages: list[Message] = []
-        size = 0
-        while True:
+        async def counted() -> Message:
+            nonlocal received
+            if declared is not None and declared > limit:
+                raise BodyTooLarge(limit, declared=declared)
             message = await receive()
-            messages.append(message)
-            if message["type"] != "http.request":
-                return messages, size  # the client went away: let the app see it
-            size += len(message.get("body", b""))
-            if size > self.max_body_bytes or not message.get("more_body", False):
-                return messages, size
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(limit, received=received)
+            return message
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send, **counts: int) -> None:
-        security_log.request_refused(
-            HTTPConnection(_with_route(scope)), status=413, reason="body_too_large", **counts
-        )
-        response = error_response(
-            413,
-            "request_too_large",
-            f"the request body may be at most {self.max_body_bytes} bytes",
-            {"Connection": "close"},
-        )
-        await response(scope, receive, send)
+        return counted
+
+
+def _answer(request: HTTPConnection, refused: BodyTooLarge) -> JSONResponse:
+    security_log.request_refused(request, status=413, reason="body_too_large", **refused.counts)
+    # No "Connection: close": the server reads whatever of the body is still coming and
+    # drops it unbuffered, so a client still sending reads this answer instead of a reset.
+    return error_response(
+        413, "request_too_large", f"the request body may be at most {refused.limit} bytes"
+    )
+
+
+async def _on_body_too_large(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, BodyTooLarge)
+    return _answer(request, exc)
 
 
 def _declared_length(scope: Scope) -> int | None:
@@ -121,29 +147,7 @@ def _declared_length(scope: Scope) -> int | None:
     return None
 
 
-def _with_route(scope: Scope) -> Scope:
-    """``scope`` with the route it would reach (for the log's path template and referral
-    id), found the way the router will find it; the request itself is not routed."""
-    app = scope.get("app")
-    for route in getattr(getattr(app, "router", None), "routes", []):
-        match, child = route.matches(scope)
-        if match is Match.FULL:
-            return {**scope, **child, "route": route}
-    return scope
-
-
-def _replay(messages: list[Message], receive: Receive) -> Receive:
-    """A ``receive`` that gives the messages already read, then the real one's."""
-    pending = list(messages)
-
-    async def replayed() -> Message:
-        if pending:
-            return pending.pop(0)
-        return await receive()
-
-    return replayed
-
-
-def install_guard(app: Any, hardening: ApiHardening) -> None:
-    """Put the guard around ``app`` (a FastAPI or Starlette application)."""
+def install_guard(app: FastAPI, hardening: ApiHardening) -> None:
+    """Put the guard around ``app``, and answer its refusals with the hub's error body."""
     app.add_middleware(ApiGuard, max_body_bytes=hardening.max_body_bytes)
+    app.add_exception_handler(BodyTooLarge, _on_body_too_large)

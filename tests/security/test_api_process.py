@@ -89,12 +89,14 @@ async def api(launcher: Launcher) -> AsyncIterator[Api]:
 async def _raw(port: int, head: str) -> tuple[str, str]:
     """Send ``head`` as the whole request (no body follows); the status line and body."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(head.encode())
-    await writer.drain()
-    answer = (await reader.read()).decode()
-    writer.close()
-    status, _, rest = answer.partition("\r\n")
-    return status, rest.partition("\r\n\r\n")[2]
+    try:
+        writer.write(head.encode())
+        await writer.drain()
+        lines = (await reader.readuntil(b"\r\n\r\n")).decode().split("\r\n")
+        length = next(int(h.split(":")[1]) for h in lines if h.lower().startswith("content-length"))
+        return lines[0], (await reader.readexactly(length)).decode()
+    finally:
+        writer.close()
 
 
 async def test_without_the_setting_there_are_no_docs(api: Api) -> None:
@@ -117,35 +119,41 @@ async def test_docs_when_switched_on(launcher: Launcher) -> None:
         assert data.status_code == 401, "the routes the docs describe still need a token"
 
 
-async def test_oversized_bodies_are_refused_on_the_wire(api: Api) -> None:
-    rid = uuid.uuid4()
-    token = api.token()
-    status, body = await _raw(
-        api.port,
-        f"POST /referrals/{rid}/engagement HTTP/1.1\r\nHost: casework\r\n"
-        f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
-        "Content-Length: 52428800\r\n\r\n",
-    )
-    assert status.split()[:2] == ["HTTP/1.1", "413"]
-    assert json.loads(body)["error"] == "request_too_large"
+async def test_oversized_bodies_are_refused_on_the_wire(launcher: Launcher) -> None:
+    """With CASEWORK_MAX_BODY_BYTES=2048 (the default, 64 KiB, is tested in-process)."""
+    async with launcher.start(CASEWORK_MAX_BODY_BYTES="2048") as api:
+        rid = uuid.uuid4()
+        token = api.token()
+        status, body = await _raw(
+            api.port,
+            f"POST /referrals/{rid}/engagement HTTP/1.1\r\nHost: casework\r\n"
+            f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+            "Content-Length: 52428800\r\n\r\n",
+        )
+        assert status.split()[:2] == ["HTTP/1.1", "413"]
+        assert json.loads(body) == {
+            "error": "request_too_large",
+            "detail": "the request body may be at most 2048 bytes",
+        }
 
-    async def chunks() -> AsyncIterator[bytes]:
-        for _ in range(8):  # 128 KiB in chunks, no Content-Length
-            yield b" " * (16 * 1024)
+        async def chunks() -> AsyncIterator[bytes]:
+            for _ in range(1024):  # 1 MiB in chunks, no Content-Length
+                yield b" " * 1024
 
-    chunked = await api.client.post(
-        f"/referrals/{rid}/engagement",
-        content=chunks(),
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )
-    assert chunked.status_code == 413
-    assert chunked.json()["error"] == "request_too_large"
-    assert chunked.headers["cache-control"] == "no-store"
-    refused = [e for e in api.security_lines() if e["event"] == "api_request_refused"]
+        chunked = await api.client.post(
+            f"/referrals/{rid}/engagement",
+            content=chunks(),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
+        assert chunked.status_code == 413
+        assert chunked.json()["error"] == "request_too_large"
+        assert chunked.headers["cache-control"] == "no-store"
+        refused = [e for e in api.security_lines() if e["event"] == "api_request_refused"]
     assert [(e["reason"], e["route"], e["referral_id"]) for e in refused] == [
         ("body_too_large", "/referrals/{referral_id}/engagement", str(rid))
     ] * 2
     assert refused[0]["declared"] == 52428800
+    assert 2048 < refused[1]["received"] < 1024 * 1024, "counted, and not read to the end"
     assert refused[0]["service"] == "casework"
 
 

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection
@@ -49,10 +49,19 @@ class ApiHardening:
     docs: bool = False
 
     def fastapi_options(self) -> dict[str, Any]:
-        """Keyword arguments for ``FastAPI(...)``: the docs' URLs, or none at all."""
+        """Keyword arguments for ``FastAPI(...)``: the docs' URLs (or none at all), and the
+        declared-length check on every route."""
+        urls: dict[str, Any] = {"docs_url": None, "redoc_url": None, "openapi_url": None}
         if self.docs:
-            return {"docs_url": "/docs", "redoc_url": "/redoc", "openapi_url": "/openapi.json"}
-        return {"docs_url": None, "redoc_url": None, "openapi_url": None}
+            urls = {"docs_url": "/docs", "redoc_url": "/redoc", "openapi_url": "/openapi.json"}
+        return {**urls, "dependencies": [Depends(self.refuse_declared_oversize)]}
+
+    def refuse_declared_oversize(self, request: Request) -> None:
+        """A declared body over the limit is refused on routes that read no body too (an
+        action without a body is not run with 50 MB behind it)."""
+        declared = _declared_length(request.scope)
+        if declared is not None and declared > self.max_body_bytes:
+            raise BodyTooLarge(self.max_body_bytes, declared=declared)
 
 
 DEFAULT_HARDENING = ApiHardening()

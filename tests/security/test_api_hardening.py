@@ -156,6 +156,13 @@ async def test_an_oversized_body_is_refused_before_it_is_read_in_full(casework: 
         ("api_request_refused", "body_too_large", "/referrals/{referral_id}/engagement")
     ] * 2
     assert events[0]["referral_id"] == str(rid)
+    no_body_route = await casework.client.post(
+        f"/referrals/{rid}/visits",
+        content=_chunks(fifty_mb, 16 * 1024, [0]),
+        headers={**casework.headers(key="big-3"), "Content-Length": str(fifty_mb)},
+    )
+    assert no_body_route.status_code == 413, "an action without a body is not run either"
+    assert await casework.snapshot(rid) == snapshot
     small = await casework.act(rid, "engagement", {"level": "engaged"})
     assert small.status_code == 200, "an ordinary body still passes"
 

@@ -1,5 +1,5 @@
-"""What staff and police coordinators may do to a referral, and the events an accepted
-action becomes. Pure.
+"""What staff and police coordinators may do to a referral. Pure. (The events an allowed
+action records are built in ``action_events``.)
 
 ``decide(state, command, actor, now)`` returns the event payloads to record or a
 ``Refusal`` saying why not. ``state`` is what casework shows: the log's state with its own
@@ -15,9 +15,10 @@ A support worker may answer an offer to their agency (accept or decline; nobody 
 assigned before acceptance), and accepting assigns the referral to them: their accept is
 recorded as ReferralAccepted then ReferralAssigned, in one decision. They may take an
 accepted referral nobody is assigned to (assign themselves). Anything else on a referral
-not assigned to them is refused 403 ``not_assigned_to_you``. The statuses and the hold
-rule of each action come from the shared transition table (``lifecycle_rules.RULES``), so
-casework cannot allow what the log would refuse.
+not assigned to them is refused 403 ``not_assigned_to_you``.
+
+The statuses and the hold rule of each action come from the shared transition table
+(``lifecycle_rules.RULES``), so casework cannot allow what the log would refuse.
 """
 
 from collections.abc import Mapping
@@ -29,24 +30,8 @@ from referral_schemas.lifecycle import Refusal as LifecycleRefusal
 from referral_schemas.lifecycle import evolve
 from referral_schemas.lifecycle_rules import BEFORE_ACCEPTANCE, ReferralStatus
 from referral_schemas.lifecycle_rules import RULES as LIFECYCLE
-from referral_schemas.lifecycle_v1 import (
-    ContactAttempted,
-    DeclineReason,
-    EngagementRecorded,
-    Outcome,
-    ReferralAccepted,
-    ReferralAssigned,
-    ReferralClosed,
-    ReferralCompleted,
-    ReferralDeclined,
-    ReferralHeld,
-    ReferralResumed,
-    VisitAttempted,
-    VisitCompleted,
-)
-from referral_schemas.referral_v1 import ReferralCancelled
-from referral_schemas.resolution_v1 import EscalationClosed, ReferralDirected
 
+from services.casework.action_events import action_events
 from services.casework.commands import (
     POLICE,
     STAFF,
@@ -292,7 +277,7 @@ def decide(
     refusal = check(state, command, actor) or _specific(state, command, actor, agencies)
     if refusal is not None:
         return refusal
-    events = _events(state, command, actor, now)
+    events = action_events(state, command, actor, now)
     lifecycle = state.lifecycle
     for event in events:
         landed = evolve(lifecycle, event)
@@ -300,73 +285,3 @@ def decide(
             return Refusal(landed.code, landed.message)
         lifecycle = landed
     return events
-
-
-def _events(state: CaseState, command: Command, actor: Actor, now: datetime) -> list[EventData]:
-    """The action's events, in the order they land: a support worker's accept also assigns
-    the referral to them (the shared table allows ReferralAssigned once accepted)."""
-    event = _event(state, command, actor.user, now)
-    if isinstance(event, ReferralAccepted) and actor.role is Role.SUPPORT_WORKER:
-        assigned = ReferralAssigned(
-            referral_id=event.referral_id,
-            agency=event.agency,
-            by=actor.user,
-            worker=actor.user,
-            assigned_at=now,
-        )
-        return [event, assigned]
-    return [event]
-
-
-def _event(state: CaseState, command: Command, by: str, now: datetime) -> EventData:
-    rid = state.referral_id
-    match command:
-        case PlaceHold():
-            return ReferralHeld(
-                referral_id=rid, agency=state.agency, reason=command.reason, held_at=now, by=by
-            )
-        case LiftHold():
-            return ReferralResumed(referral_id=rid, agency=state.agency, resumed_at=now, by=by)
-        case Direct():
-            return ReferralDirected(
-                referral_id=rid,
-                agency=command.agency,
-                reason=command.reason,
-                directed_at=now,
-                by=by,
-            )
-        case CloseEscalation():
-            return EscalationClosed(referral_id=rid, outcome=command.outcome, closed_at=now, by=by)
-        case CancelReferral():
-            return ReferralCancelled(referral_id=rid, reason=command.reason, cancelled_at=now)
-    # Every other action is by staff of the agency holding the referral (see check()).
-    assert state.agency is not None
-    return _staff_event(state, state.agency, command, by, now)
-
-
-def _staff_event(
-    state: CaseState, agency: str, command: Command, by: str, now: datetime
-) -> EventData:
-    common = {"referral_id": state.referral_id, "agency": agency, "by": by}
-    match command:
-        case Accept():
-            return ReferralAccepted(**common, accepted_at=now)
-        case Decline(reason=DeclineReason() as reason):
-            return ReferralDeclined(**common, reason=reason, declined_at=now)
-        case Assign():
-            return ReferralAssigned(**common, worker=command.worker, assigned_at=now)
-        case RecordContact():
-            return ContactAttempted(
-                **common, method=command.method, result=command.result, attempted_at=now
-            )
-        case RecordVisitAttempt():
-            return VisitAttempted(**common, result=command.result, attempted_at=now)
-        case RecordVisit():
-            return VisitCompleted(**common, visited_at=now)
-        case RecordEngagement():
-            return EngagementRecorded(**common, level=command.level, recorded_at=now)
-        case Complete():
-            return ReferralCompleted(**common, outcome=command.outcome, completed_at=now)
-        case Close() if state.outcome is not None:
-            return ReferralClosed(**common, outcome=Outcome(state.outcome), closed_at=now)
-    raise AssertionError(f"no event for {type(command).__name__}")

@@ -1,7 +1,9 @@
 """The auditors' HTTP API: a referral's timeline from the ledger, the verification result,
 the referrals with ledger activity in a period, and the sealed export as a download.
 
-Auditor role only (``Authorization: Bearer <token>``, the same tokens as casework). Reading
+Auditor role only (``Authorization: Bearer <token>``, the same tokens as casework; refusals
+are logged as security events). Bodies, caching and docs as every API of the hub
+(services.runtime.api_guard: AUDIT_MAX_BODY_BYTES, AUDIT_API_DOCS). Reading
 a referral's timeline is itself a consultation: a ReferralConsulted (purpose "audit") is
 written to the outbox in the same transaction as the read, and reaches the ledger. So is an
 export: one consultation per referral whose entries the file holds. The period search lists
@@ -17,7 +19,7 @@ import asyncpg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPAuthorizationCredentials
 from referral_schemas import ConsultationPurpose, ReferralConsulted, make_envelope
 from referral_schemas.topics import ACCESS_EVENTS
 
@@ -29,8 +31,10 @@ from services.audit.record_reader import RecordSource
 from services.audit.signing import SigningKey
 from services.audit.verification import verify_database
 from services.audit.views import referral_effects, timeline_json, verification_json
+from services.runtime.api_auth import authenticate, bearer
 from services.runtime.api_errors import ApiError, install_error_handlers
-from services.runtime.auth import Identity, InvalidToken, TokenVerifier
+from services.runtime.api_guard import DEFAULT_HARDENING, ApiHardening, install_guard
+from services.runtime.auth import Identity, TokenVerifier
 from services.runtime.clock import Clock
 from services.runtime.outbox import enqueue, event_message
 
@@ -39,7 +43,8 @@ TIMELINE_VIA = "audit-api GET /audit/referrals/{id}/timeline"
 EXPORT_VIA = "audit-api GET /audit/export"
 EXPORT_MEDIA_TYPE = "application/jsonl"
 MAX_PAGE_SIZE = 200
-_bearer = HTTPBearer(auto_error=False, description="A signed identity token (JWT).")
+MAX_PAGE = 10_000
+"""Bounds every numeric parameter: a larger page is refused (422), not overflowed (500)."""
 
 
 @dataclass(frozen=True)
@@ -55,25 +60,18 @@ class AuditDeps:
     (none: timelines carry no effects)."""
 
 
-CHALLENGE = {"WWW-Authenticate": 'Bearer realm="referral-hub"'}
-
-
 def _deps(request: Request) -> AuditDeps:
     deps: AuditDeps = request.app.state.deps
     return deps
 
 
 def auditor(
+    request: Request,
     deps: Annotated[AuditDeps, Depends(_deps)],
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Identity:
     """A verified caller in the auditor role; 401 without a valid token, 403 otherwise."""
-    if credentials is None:
-        raise ApiError(401, "not_authenticated", "send 'Authorization: Bearer <token>'", CHALLENGE)
-    try:
-        identity = deps.verifier.verify(credentials.credentials)
-    except InvalidToken as exc:
-        raise ApiError(401, "invalid_token", str(exc), CHALLENGE) from None
+    identity = authenticate(request, deps.verifier, credentials)
     if identity.role != AUDITOR:
         raise ApiError(403, "auditors_only", "this API is for the auditor role only")
     return identity
@@ -111,10 +109,10 @@ async def _consulted(
     await enqueue(conn, [event_message(ACCESS_EVENTS, str(rid), envelope)])
 
 
-def create_app(deps: AuditDeps) -> FastAPI:
-    app = FastAPI(title="referral-hub audit", version="1")
+def create_app(deps: AuditDeps, hardening: ApiHardening = DEFAULT_HARDENING) -> FastAPI:
+    app = FastAPI(title="referral-hub audit", version="1", **hardening.fastapi_options())
     app.state.deps = deps
-
+    install_guard(app, hardening)
     install_error_handlers(app)
 
     @app.get("/audit/referrals/{referral_id}/timeline")
@@ -146,7 +144,7 @@ def create_app(deps: AuditDeps) -> FastAPI:
         deps: Deps,
         start: Annotated[datetime | None, Query(alias="from")] = None,
         end: Annotated[datetime | None, Query(alias="to")] = None,
-        page: Annotated[int, Query(ge=1)] = 1,
+        page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
         page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
     ) -> dict[str, Any]:
         """Referrals with ledger entries appended in [from, to) (the period an export of the

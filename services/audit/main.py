@@ -44,7 +44,7 @@ def build(settings: AuditSettings) -> ServiceSpec:
 
     def make_app(pool: "asyncpg.Pool[Any]") -> Any:
         deps = AuditDeps(pool, verifier, clock, key.public, signing_key=key, records=records)
-        return create_app(deps)
+        return create_app(deps, settings.api_hardening())
 
     return ServiceSpec(
         name="audit",

@@ -43,6 +43,9 @@ class Actor:
 
 class RefusalKind(enum.StrEnum):
     NOT_FOUND = "not_found"
+    OUT_OF_SCOPE = "out_of_scope"
+    """The referral exists but not for this caller: answered exactly like NOT_FOUND (so
+    existence never leaks), and logged as an access denial."""
     FORBIDDEN = "forbidden"
     CONFLICT = "conflict"
     INVALID = "invalid"

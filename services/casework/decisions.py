@@ -1,15 +1,24 @@
-"""What staff and police coordinators may do to a referral, and the events an accepted
-action becomes. Pure.
+"""What staff and police coordinators may do to a referral. Pure. (The events an allowed
+action records are built in ``action_events``.)
 
 ``decide(state, command, actor, now)`` returns the event payloads to record or a
 ``Refusal`` saying why not. ``state`` is what casework shows: the log's state with its own
 decisions not yet back from the log laid over it (``domain.shown``). Checks run in a fixed
 order: can the actor know of the referral at all (otherwise it is "not found", so existence
 never leaks), may their role do this, is it still with their agency, is the referral still
-open, is it in a status that allows the action, is it held, then the action's own rules;
-last, the shared fold must accept the event where it would land. The statuses and the hold
-rule of each action come from the shared transition table (``lifecycle_rules.RULES``), so
-casework cannot allow what the log would refuse.
+open, is it in a status that allows the action, is it theirs to work (a support worker
+works only the referrals assigned to them; an agency lead any of the agency's), is it
+held, then the action's own rules; last, the shared fold must accept the events where they
+would land.
+
+A support worker may answer an offer to their agency (accept or decline; nobody is
+assigned before acceptance), and accepting assigns the referral to them: their accept is
+recorded as ReferralAccepted then ReferralAssigned, in one decision. They may take an
+accepted referral nobody is assigned to (assign themselves). Anything else on a referral
+not assigned to them is refused 403 ``not_assigned_to_you``.
+
+The statuses and the hold rule of each action come from the shared transition table
+(``lifecycle_rules.RULES``), so casework cannot allow what the log would refuse.
 """
 
 from collections.abc import Mapping
@@ -21,24 +30,8 @@ from referral_schemas.lifecycle import Refusal as LifecycleRefusal
 from referral_schemas.lifecycle import evolve
 from referral_schemas.lifecycle_rules import BEFORE_ACCEPTANCE, ReferralStatus
 from referral_schemas.lifecycle_rules import RULES as LIFECYCLE
-from referral_schemas.lifecycle_v1 import (
-    ContactAttempted,
-    DeclineReason,
-    EngagementRecorded,
-    Outcome,
-    ReferralAccepted,
-    ReferralAssigned,
-    ReferralClosed,
-    ReferralCompleted,
-    ReferralDeclined,
-    ReferralHeld,
-    ReferralResumed,
-    VisitAttempted,
-    VisitCompleted,
-)
-from referral_schemas.referral_v1 import ReferralCancelled
-from referral_schemas.resolution_v1 import EscalationClosed, ReferralDirected
 
+from services.casework.action_events import action_events
 from services.casework.commands import (
     POLICE,
     STAFF,
@@ -106,6 +99,8 @@ class Rule:
     message: str
     only_in: frozenset[ReferralStatus] | None = None
     """Narrower than the shared table allows, for this actor (None: as the table says)."""
+    assigned_work: bool = False
+    """A support worker may do it only on a referral assigned to them."""
 
     @property
     def statuses(self) -> frozenset[ReferralStatus]:
@@ -127,7 +122,13 @@ def _awaiting(verb: str, event_type: str) -> Rule:
 
 
 def _accepted(before: str, event_type: str) -> Rule:
-    return Rule(STAFF, event_type, "not_accepted", f"the referral must be accepted before {before}")
+    return Rule(
+        STAFF,
+        event_type,
+        "not_accepted",
+        f"the referral must be accepted before {before}",
+        assigned_work=True,
+    )
 
 
 def _resolution(event_type: str, only_in: frozenset[ReferralStatus] | None = None) -> Rule:
@@ -152,7 +153,11 @@ RULES: dict[type[Command], Rule] = {
     RecordEngagement: _accepted("engagement is recorded", "EngagementRecorded"),
     Complete: _accepted("completing", "ReferralCompleted"),
     Close: Rule(
-        STAFF, "ReferralClosed", "not_completed", "only a completed referral can be closed"
+        STAFF,
+        "ReferralClosed",
+        "not_completed",
+        "only a completed referral can be closed",
+        assigned_work=True,
     ),
     PlaceHold: Rule(POLICE, "ReferralHeld", "not_open", "only an open referral can be held"),
     LiftHold: Rule(POLICE, "ReferralResumed", "not_open", "only an open referral has a hold"),
@@ -180,7 +185,23 @@ def _offered_before(state: CaseState, actor: Actor) -> bool:
 
 
 def _not_found() -> Refusal:
-    return Refusal("not_found", "no such referral", RefusalKind.NOT_FOUND)
+    return Refusal("not_found", "no such referral", RefusalKind.OUT_OF_SCOPE)
+
+
+def _not_theirs(state: CaseState, command: Command, actor: Actor) -> Refusal | None:
+    """A support worker works only the referrals assigned to them; they may take an
+    accepted one nobody is assigned to. An agency lead works any of the agency's."""
+    if actor.role is not Role.SUPPORT_WORKER or not RULES[type(command)].assigned_work:
+        return None
+    if state.assigned_to == actor.user:
+        return None
+    if state.assigned_to is None:
+        if isinstance(command, Assign):
+            return None
+        message = "the referral is not assigned to you; assign it to yourself first"
+    else:
+        message = "the referral is assigned to a colleague; an agency lead can reassign it"
+    return Refusal("not_assigned_to_you", message, RefusalKind.FORBIDDEN)
 
 
 def check(state: CaseState, command: Command, actor: Actor) -> Refusal | None:
@@ -198,6 +219,9 @@ def check(state: CaseState, command: Command, actor: Actor) -> Refusal | None:
         return Refusal(f"referral_{state.status}", f"the referral is {state.status}")
     if state.status not in rule.statuses:
         return Refusal(rule.code, f"{rule.message} (it is {state.status})")
+    not_theirs = _not_theirs(state, command, actor)
+    if not_theirs is not None:
+        return not_theirs
     if rule.not_while_held and state.held:
         return Refusal("referral_held", "the referral is on a police hold; do not approach")
     return None
@@ -253,62 +277,11 @@ def decide(
     refusal = check(state, command, actor) or _specific(state, command, actor, agencies)
     if refusal is not None:
         return refusal
-    event = _event(state, command, actor.user, now)
-    landed = evolve(state.lifecycle, event)
-    if isinstance(landed, LifecycleRefusal):
-        return Refusal(landed.code, landed.message)
-    return [event]
-
-
-def _event(state: CaseState, command: Command, by: str, now: datetime) -> EventData:
-    rid = state.referral_id
-    match command:
-        case PlaceHold():
-            return ReferralHeld(
-                referral_id=rid, agency=state.agency, reason=command.reason, held_at=now, by=by
-            )
-        case LiftHold():
-            return ReferralResumed(referral_id=rid, agency=state.agency, resumed_at=now, by=by)
-        case Direct():
-            return ReferralDirected(
-                referral_id=rid,
-                agency=command.agency,
-                reason=command.reason,
-                directed_at=now,
-                by=by,
-            )
-        case CloseEscalation():
-            return EscalationClosed(referral_id=rid, outcome=command.outcome, closed_at=now, by=by)
-        case CancelReferral():
-            return ReferralCancelled(referral_id=rid, reason=command.reason, cancelled_at=now)
-    # Every other action is by staff of the agency holding the referral (see check()).
-    assert state.agency is not None
-    return _staff_event(state, state.agency, command, by, now)
-
-
-def _staff_event(
-    state: CaseState, agency: str, command: Command, by: str, now: datetime
-) -> EventData:
-    common = {"referral_id": state.referral_id, "agency": agency, "by": by}
-    match command:
-        case Accept():
-            return ReferralAccepted(**common, accepted_at=now)
-        case Decline(reason=DeclineReason() as reason):
-            return ReferralDeclined(**common, reason=reason, declined_at=now)
-        case Assign():
-            return ReferralAssigned(**common, worker=command.worker, assigned_at=now)
-        case RecordContact():
-            return ContactAttempted(
-                **common, method=command.method, result=command.result, attempted_at=now
-            )
-        case RecordVisitAttempt():
-            return VisitAttempted(**common, result=command.result, attempted_at=now)
-        case RecordVisit():
-            return VisitCompleted(**common, visited_at=now)
-        case RecordEngagement():
-            return EngagementRecorded(**common, level=command.level, recorded_at=now)
-        case Complete():
-            return ReferralCompleted(**common, outcome=command.outcome, completed_at=now)
-        case Close() if state.outcome is not None:
-            return ReferralClosed(**common, outcome=Outcome(state.outcome), closed_at=now)
-    raise AssertionError(f"no event for {type(command).__name__}")
+    events = action_events(state, command, actor, now)
+    lifecycle = state.lifecycle
+    for event in events:
+        landed = evolve(lifecycle, event)
+        if isinstance(landed, LifecycleRefusal):
+            return Refusal(landed.code, landed.message)
+        lifecycle = landed
+    return events

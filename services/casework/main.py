@@ -25,7 +25,11 @@ def build(settings: CaseworkSettings) -> ServiceSpec:
             Subscription(DIRECTORY, on_directory, event_types=frozenset({"DirectoryPublished"})),
         ],
         clock=clock,
-        background=[http_task(settings.http_host, settings.http_port, verifier, clock)],
+        background=[
+            http_task(
+                settings.http_host, settings.http_port, verifier, clock, settings.api_hardening()
+            )
+        ],
     )
 
 

@@ -172,28 +172,40 @@ class StoredResponse:
     body: dict[str, Any]
 
 
-async def lock_idempotency_key(conn: Connection, user: str, key: str) -> StoredResponse | None:
-    """Serialise requests with one (user, key) until commit; the stored answer if any."""
-    await conn.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended($1, 7300002))", f"{user}\x1f{key}"
-    )
+@dataclass(frozen=True)
+class IdempotencyKey:
+    """An Idempotency-Key as sent by one user at one agency or force (``scope``)."""
+
+    scope: str
+    user: str
+    key: str
+
+    def text(self) -> str:
+        return f"{self.scope}\x1f{self.user}\x1f{self.key}"
+
+
+async def lock_idempotency_key(conn: Connection, key: IdempotencyKey) -> StoredResponse | None:
+    """Serialise requests with one key until commit; the stored answer if any."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 7300002))", key.text())
     row = await conn.fetchrow(
         """SELECT fingerprint, status_code, body FROM idempotency
-            WHERE user_id = $1 AND key = $2""",
-        user,
-        key,
+            WHERE scope = $1 AND user_id = $2 AND key = $3""",
+        key.scope,
+        key.user,
+        key.key,
     )
     if row is None:
         return None
     return StoredResponse(row["fingerprint"], row["status_code"], row["body"])
 
 
-async def store_response(conn: Connection, user: str, key: str, response: StoredResponse) -> None:
+async def store_response(conn: Connection, key: IdempotencyKey, response: StoredResponse) -> None:
     await conn.execute(
-        """INSERT INTO idempotency (user_id, key, fingerprint, status_code, body)
-           VALUES ($1, $2, $3, $4, $5)""",
-        user,
-        key,
+        """INSERT INTO idempotency (scope, user_id, key, fingerprint, status_code, body)
+           VALUES ($1, $2, $3, $4, $5, $6)""",
+        key.scope,
+        key.user,
+        key.key,
         response.fingerprint,
         response.status_code,
         response.body,

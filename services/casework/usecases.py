@@ -51,6 +51,8 @@ class Refused(Exception):
 
 
 NOT_FOUND = Refusal("not_found", "no such referral", RefusalKind.NOT_FOUND)
+OUT_OF_SCOPE = Refusal("not_found", "no such referral", RefusalKind.OUT_OF_SCOPE)
+"""Another agency's or force's referral: the same answer as an unknown one."""
 KEY_REUSED = Refusal(
     "idempotency_key_reused",
     "this Idempotency-Key was already used for a different request; use a new key",
@@ -65,7 +67,7 @@ class ActionRequest:
     actor: Actor
     cause: uuid.UUID
     """Derived from the Idempotency-Key (or random without one): event ids derive from it."""
-    key: str | None
+    key: store.IdempotencyKey | None
     fingerprint: str
     """Hash of method, path and body: the same key must come with the same request."""
 
@@ -77,10 +79,9 @@ class Response:
 
 
 async def perform(pool: "asyncpg.Pool[Any]", request: ActionRequest, clock: Clock) -> Response:
-    user = request.actor.user
     async with pool.acquire() as conn, conn.transaction():
         if request.key is not None:
-            answered = await store.lock_idempotency_key(conn, user, request.key)
+            answered = await store.lock_idempotency_key(conn, request.key)
             if answered is not None:
                 if answered.fingerprint != request.fingerprint:
                     raise Refused(KEY_REUSED)
@@ -95,8 +96,15 @@ async def perform(pool: "asyncpg.Pool[Any]", request: ActionRequest, clock: Cloc
         response = await _record(conn, stored, decision, request, clock)
         if request.key is not None:
             saved = store.StoredResponse(request.fingerprint, response.status_code, response.body)
-            await store.store_response(conn, user, request.key, saved)
+            await store.store_response(conn, request.key, saved)
         return response
+
+
+def idempotency_key(actor: Actor, key: str) -> store.IdempotencyKey:
+    """The key as this caller's: a user id means one person only at one agency or force, so
+    the same user id and key from two agencies are two requests."""
+    scope = f"agency:{actor.agency or ''} force:{actor.force or ''}"
+    return store.IdempotencyKey(scope, actor.user, key)
 
 
 async def _directory(conn: Connection) -> AgencyDirectory | None:
@@ -160,7 +168,7 @@ async def consult(
             raise Refused(NOT_FOUND)
         state = stored.shown
         if not can_see(state, actor):
-            raise Refused(NOT_FOUND)
+            raise Refused(OUT_OF_SCOPE)
         timeline = await store.timeline(conn, referral_id)
         now = clock.now()
         consulted = ReferralConsulted(

@@ -31,9 +31,16 @@ LOCAL_CONSOLE = {"CONSOLE_DEMO_SIGN_IN": "true", "CONSOLE_ALLOW_INSECURE_HTTP": 
 INSECURE_HTTP_ONLY = {"CONSOLE_ALLOW_INSECURE_HTTP": "true"}
 
 
+# The staff and audit APIs serve their interactive docs only when told to (off in any other
+# deployment); on this machine they help a developer try the API, unless the shell says
+# otherwise (e.g. CASEWORK_API_DOCS=false). See services/runtime/api_guard.py.
+LOCAL_API_DOCS = {"casework": {"CASEWORK_API_DOCS": "true"}, "audit": {"AUDIT_API_DOCS": "true"}}
+
+
 def _service_env(service: str, env: dict[str, str], demo_sign_in: bool) -> dict[str, str]:
     extra = (LOCAL_CONSOLE if demo_sign_in else INSECURE_HTTP_ONLY) if service == "console" else {}
-    return {**stack.service_env(service, env), **extra}
+    docs = {k: v for k, v in LOCAL_API_DOCS.get(service, {}).items() if k not in os.environ}
+    return {**stack.service_env(service, env), **extra, **docs}
 
 
 def _say_how_to_sign_in(demo_sign_in: bool) -> None:

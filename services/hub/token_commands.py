@@ -10,7 +10,9 @@ from typing import Annotated
 import typer
 
 from infra.settings import InfraSettings
-from services.runtime.auth import ensure_signing_keys, mint_token
+from services.runtime.auth import DEFAULT_MAX_LIFETIME, ensure_signing_keys, mint_token
+
+MAX_HOURS = DEFAULT_MAX_LIFETIME.total_seconds() / 3600
 
 
 def token(
@@ -23,7 +25,14 @@ def token(
     ],
     agency: Annotated[str | None, typer.Option(help="Agency code, e.g. twc-barrow.")] = None,
     force: Annotated[str | None, typer.Option(help="Force code (police), e.g. cumbria.")] = None,
-    hours: Annotated[float, typer.Option(min=0.01, max=24 * 30, help="Lifetime.")] = 8.0,
+    hours: Annotated[
+        float,
+        typer.Option(
+            min=0.01,
+            max=MAX_HOURS,
+            help="Lifetime; the services refuse tokens valid longer than 12 h by default.",
+        ),
+    ] = 8.0,
 ) -> None:
     """Print a signed token: use it as 'Authorization: Bearer <token>'."""
     private_path, _ = ensure_signing_keys(InfraSettings().root)

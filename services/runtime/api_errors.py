@@ -10,18 +10,31 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from services.runtime import security_log
+
 
 class ApiError(Exception):
-    """An answer other than success, raised anywhere in a request's handling."""
+    """An answer other than success, raised anywhere in a request's handling.
+
+    A 401 or 403 is logged as a security event (``security_log``); ``reason`` is the short
+    code logged for a 401 (default: ``code``), e.g. why a token was refused.
+    """
 
     def __init__(
-        self, status: int, code: str, detail: str, headers: dict[str, str] | None = None
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        headers: dict[str, str] | None = None,
+        *,
+        reason: str | None = None,
     ) -> None:
         super().__init__(code)
         self.status = status
         self.code = code
         self.detail = detail
         self.headers = headers
+        self.reason = reason or code
 
 
 def error_response(
@@ -32,6 +45,10 @@ def error_response(
 
 async def _on_api_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
+    if exc.status == 401:
+        security_log.authentication_refused(request, reason=exc.reason)
+    elif exc.status == 403:
+        security_log.access_denied(request, status=exc.status, code=exc.code)
     return error_response(exc.status, exc.code, exc.detail, exc.headers)
 
 

@@ -4,18 +4,22 @@ Locally the project is its own identity provider: ``ensure_signing_keys`` makes 
 key pair once per stack in ``<state_dir>/secrets/``, ``hub token`` signs tokens with the
 private key (``mint_token``) and services verify them with the public key
 (``TokenVerifier``). Claims: ``sub`` (user id), ``agency``, ``role``, ``force`` (police
-only), ``iss``, ``aud``, ``iat``, ``exp``.
+only), ``iss``, ``aud``, ``iat``, ``exp``. Every one but ``agency`` and ``force`` is
+required; a token may be valid for at most ``max_lifetime`` (``exp - iat``, 12 h unless set)
+and its ``sub`` must be a user id of a safe shape (``USER_ID_PATTERN``).
 
 A real identity provider replaces the local one by configuration, not code: give the
 service the provider's public key (PEM, or one key taken from its JWKS document), its
 issuer and the audience it writes for this API, and pin the algorithm it signs with (e.g.
 RS256 or ES256). The provider must put ``agency``, ``role`` and, for police, ``force``
-claims in the tokens it issues for referral-hub. Nothing else changes: the signature,
-issuer, audience and expiry are checked the same way.
+claims in the tokens it issues for referral-hub, and ``iat`` with a lifetime no longer
+than the API accepts (``<SERVICE>_TOKEN_MAX_LIFETIME_S``). Nothing else changes: the
+signature, issuer, audience, expiry and lifetime are checked the same way.
 """
 
 import contextlib
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,8 +35,32 @@ AUDIENCE = "referral-hub"
 LOCAL_ALGORITHMS = ("EdDSA",)
 PRIVATE_KEY_NAME = "token-signing-key.pem"
 PUBLIC_KEY_NAME = "token-signing-key.pub.pem"
-_REQUIRED_CLAIMS = ["sub", "role", "iss", "aud", "exp"]
-_LEEWAY = timedelta(seconds=30)
+_REQUIRED_CLAIMS = ["sub", "role", "iss", "aud", "iat", "exp"]
+CLOCK_SKEW = timedelta(seconds=30)
+"""How far the issuer's clock may be from ours (``exp``, ``iat`` and ``nbf`` checks)."""
+DEFAULT_MAX_LIFETIME = timedelta(hours=12)
+"""The longest a token may be valid (``exp - iat``): a working day. A stolen token with a
+long expiry would otherwise stay useful for years."""
+USER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@|+-]{0,127}$"
+"""What a user id (a token's ``sub``, a worker named in a request) may look like: ASCII
+letters, digits and ``. _ @ | + -``, starting with a letter or digit, at most 128
+characters. This covers e-mail-like ids, UUIDs and common identity providers' subjects
+(e.g. ``auth0|123``) and keeps invisible, right-to-left and look-alike characters out of
+events, timelines and logs."""
+_USER_ID = re.compile(USER_ID_PATTERN)
+
+# Why a token was refused, as a short code for the security log (never the token itself).
+_REASONS: tuple[tuple[type[Exception], str], ...] = (
+    (jwt.ExpiredSignatureError, "expired"),
+    (jwt.ImmatureSignatureError, "not_yet_valid"),
+    (jwt.InvalidSignatureError, "bad_signature"),
+    (jwt.InvalidAlgorithmError, "algorithm_not_allowed"),
+    (jwt.InvalidAudienceError, "wrong_audience"),
+    (jwt.InvalidIssuerError, "wrong_issuer"),
+    (jwt.InvalidIssuedAtError, "bad_issued_at"),
+    (jwt.MissingRequiredClaimError, "missing_claim"),
+    (jwt.DecodeError, "malformed"),
+)
 
 
 @dataclass(frozen=True)
@@ -48,11 +76,21 @@ class Identity:
 class InvalidToken(Exception):
     """The token is missing, malformed, expired, or not signed by the trusted key.
 
-    The message is safe to show to the caller: it never repeats the token."""
+    The message is safe to show to the caller: it never repeats the token. ``reason`` is a
+    short code for the security log (e.g. ``expired``, ``bad_signature``)."""
+
+    def __init__(self, message: str, reason: str = "invalid") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def is_user_id(value: str) -> bool:
+    """Whether ``value`` is a user id of the safe shape (``USER_ID_PATTERN``)."""
+    return _USER_ID.fullmatch(value) is not None
 
 
 class TokenVerifier:
-    """Checks signature, issuer, audience and expiry with pinned algorithms."""
+    """Checks signature, issuer, audience, expiry and lifetime with pinned algorithms."""
 
     def __init__(
         self,
@@ -60,11 +98,13 @@ class TokenVerifier:
         issuer: str,
         audience: str,
         algorithms: Sequence[str] = LOCAL_ALGORITHMS,
+        max_lifetime: timedelta = DEFAULT_MAX_LIFETIME,
     ) -> None:
         self._key = serialization.load_pem_public_key(public_key_pem.encode())
         self._issuer = issuer
         self._audience = audience
         self._algorithms = list(algorithms)
+        self._max_lifetime = max_lifetime
 
     def verify(self, token: str) -> Identity:
         try:
@@ -74,19 +114,35 @@ class TokenVerifier:
                 algorithms=self._algorithms,
                 audience=self._audience,
                 issuer=self._issuer,
-                leeway=_LEEWAY,
+                leeway=CLOCK_SKEW,
                 options={"require": _REQUIRED_CLAIMS},
             )
         except jwt.ExpiredSignatureError:
-            raise InvalidToken("the token has expired") from None
+            raise InvalidToken("the token has expired", "expired") from None
         except jwt.InvalidTokenError as exc:
-            raise InvalidToken(f"the token is not valid ({type(exc).__name__})") from None
+            reason = next((r for kind, r in _REASONS if isinstance(exc, kind)), "invalid")
+            raise InvalidToken(f"the token is not valid ({type(exc).__name__})", reason) from None
+        self._check_lifetime(claims)
+        user = _text_claim(claims, "sub", required=True) or ""
+        if not is_user_id(user):
+            raise InvalidToken("the token's 'sub' claim is not a valid user id", "bad_subject")
         return Identity(
-            user=_text_claim(claims, "sub", required=True) or "",
+            user=user,
             role=_text_claim(claims, "role", required=True) or "",
             agency=_text_claim(claims, "agency", required=False),
             force=_text_claim(claims, "force", required=False),
         )
+
+    def _check_lifetime(self, claims: dict[str, Any]) -> None:
+        """A token may be valid for at most ``max_lifetime`` from when it was issued, so an
+        issuer (or someone holding its key for a while) cannot mint near-permanent tokens."""
+        lifetime = timedelta(seconds=int(claims["exp"]) - int(claims["iat"]))
+        if lifetime > self._max_lifetime:
+            raise InvalidToken(
+                "the token is valid for longer than this API accepts "
+                f"({int(self._max_lifetime.total_seconds())} s)",
+                "lifetime_too_long",
+            )
 
 
 def _text_claim(claims: dict[str, Any], name: str, *, required: bool) -> str | None:
@@ -94,7 +150,9 @@ def _text_claim(claims: dict[str, Any], name: str, *, required: bool) -> str | N
     if value is None and not required:
         return None
     if not isinstance(value, str) or not value.strip() or len(value) > 200:
-        raise InvalidToken(f"the token's '{name}' claim is missing or not a short text")
+        raise InvalidToken(
+            f"the token's '{name}' claim is missing or not a short text", "bad_claim"
+        )
     return value
 
 

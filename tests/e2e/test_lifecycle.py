@@ -96,6 +96,7 @@ async def test_happy_path_from_intelligence_to_outcome_reported_to_police(
         "ReferralOpened",
         "ReferralRouted",
         "ReferralAccepted",
+        "ReferralAssigned",  # to the worker who accepted it
         "ContactAttempted",
         "ContactAttempted",
         "VisitCompleted",

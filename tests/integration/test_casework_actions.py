@@ -17,9 +17,9 @@ POLICE: dict[str, Any] = {"user": "spoc-1", "agency": None, "force": "cumbria"}
 
 async def test_a_referral_worked_from_acceptance_to_closure(casework: Casework) -> None:
     rid = await casework.routed_referral()
+    # The worker who accepts is assigned it in the same decision, and works it to the end.
     steps: list[tuple[str, dict[str, Any] | None, str]] = [
         ("accept", None, "accepted"),
-        ("assign", {"worker": "worker-1"}, "accepted"),
         ("contact-attempts", {"method": "phone", "result": "no_answer"}, "accepted"),
         ("visit-attempts", {"result": "person_not_present"}, "accepted"),
         ("visits", None, "accepted"),
@@ -69,10 +69,11 @@ async def test_our_own_events_are_folded_once_when_they_come_back_from_the_log(
     before = await casework.stored_state(rid)
     assert before["lifecycle"]["status"] == "awaiting_acceptance", "the log's state alone"
     assert before["contact_attempts"] == 0
-    assert await casework.pending(rid) == ["ReferralAccepted", "ContactAttempted"]
+    mine = ["ReferralAccepted", "ReferralAssigned", "ContactAttempted"]
+    assert await casework.pending(rid) == mine
     assert (await casework.shown_state(rid))["contact_attempts"] == 1
 
-    assert await casework.echo(rid) == ["ReferralAccepted", "ContactAttempted"]
+    assert await casework.echo(rid) == mine
     folded = await casework.stored_state(rid)
     assert (folded["lifecycle"]["status"], folded["contact_attempts"]) == ("accepted", 1)
     assert await casework.pending(rid) == []
@@ -106,7 +107,7 @@ async def test_a_police_hold_stops_work_until_lifted(casework: Casework) -> None
     lifted = await casework.act(rid, "holds", method="DELETE", role="police_coordinator", **POLICE)
     assert lifted.status_code == 200
     assert (await casework.act(rid, "complete", {"outcome": "signposted"})).status_code == 200
-    hold = (await casework.outbox(rid))[1]
+    hold = (await casework.outbox(rid))[2]  # after ReferralAccepted, ReferralAssigned
     assert (hold["type"], hold["actor"], hold["agency"]) == ("ReferralHeld", "user:spoc-1", None)
     assert hold["data"]["agency"] == AGENCY
 

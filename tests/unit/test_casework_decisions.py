@@ -16,6 +16,7 @@ from referral_schemas.lifecycle_v1 import (
     HoldReason,
     Outcome,
     ReferralAccepted,
+    ReferralAssigned,
     ReferralClosed,
     ReferralCompleted,
     ReferralDeclined,
@@ -51,12 +52,24 @@ WHO: dict[str, Any] = {"referral_id": RID, "agency": AGENCY, "by": "worker-1"}
 OUTCOME = Outcome.ENGAGED_WITH_SUPPORT
 
 
-def staff_event(data: Any) -> Envelope[Any]:
-    return staff_event_about(data, RID)
+def staff_event(data: Any, by: str = "worker-1") -> Envelope[Any]:
+    return staff_event_about(data, RID, by)
+
+
+def _accepted_by_lead() -> list[Envelope[Any]]:
+    """Accepted, nobody assigned yet (a lead's accept assigns no one)."""
+    accept = ReferralAccepted(referral_id=RID, agency=AGENCY, by="lead-1", accepted_at=NOW)
+    return [opened(RID), routed(RID), staff_event(accept, by="lead-1")]
+
+
+def _assigned_to(worker_id: str) -> list[Envelope[Any]]:
+    assign = ReferralAssigned(**WHO, worker=worker_id, assigned_at=NOW)
+    return [*_accepted_by_lead(), staff_event(assign)]
 
 
 def _accepted() -> list[Envelope[Any]]:
-    return [opened(RID), routed(RID), staff_event(ReferralAccepted(**WHO, accepted_at=NOW))]
+    """Accepted by worker-1, which assigns it to them (as their accept records)."""
+    return _assigned_to("worker-1")
 
 
 def _held() -> list[Envelope[Any]]:
@@ -82,6 +95,8 @@ HISTORIES: dict[str, Callable[[], list[Envelope[Any]]]] = {
     ],
     "escalated": lambda: [opened(RID), routed(RID), expired(RID), escalated(RID)],
     "accepted": _accepted,
+    "unassigned": _accepted_by_lead,
+    "colleagues": lambda: _assigned_to("worker-2"),
     "held": _held,
     "completed": _completed,
     "closed": lambda: [
@@ -158,15 +173,68 @@ STAFF_CASES = [
 def outcome_of(result: list[Any] | d.Refusal) -> str:
     if isinstance(result, d.Refusal):
         return result.code
-    assert len(result) == 1
-    return str(result[0].EVENT_TYPE)
+    return " + ".join(str(event.EVENT_TYPE) for event in result)
+
+
+def recorded(command: str, actor: d.Actor) -> str:
+    """What an allowed command records: a support worker's accept also assigns them."""
+    if command == "accept" and actor.role is d.Role.SUPPORT_WORKER:
+        return "ReferralAccepted + ReferralAssigned"
+    return OK[command]
 
 
 @pytest.mark.parametrize(("history", "command", "expected"), STAFF_CASES)
 @pytest.mark.parametrize("actor", [worker(), lead()], ids=["worker", "lead"])
 def test_staff_actions(history: str, command: str, expected: str, actor: d.Actor) -> None:
     result = d.decide(state_of(history), STAFF_COMMANDS[command], actor, NOW)
+    assert outcome_of(result) == (recorded(command, actor) if expected == "ok" else expected)
+
+
+NOT_YOURS = "not_assigned_to_you"
+# An accepted referral nobody is assigned to, or assigned to a colleague (worker-2): what
+# worker-1 may do (in STAFF_COMMANDS order). An agency lead may do all of it.
+ASSIGNMENT_TABLE: dict[str, tuple[str, ...]] = {
+    "unassigned": (NA, NA, "ok", *(NOT_YOURS,) * 5, NC),
+    "colleagues": (NA, NA, *(NOT_YOURS,) * 6, NC),
+}
+
+
+@pytest.mark.parametrize(
+    ("history", "command", "expected"),
+    [
+        (history, name, expected)
+        for history, row in ASSIGNMENT_TABLE.items()
+        for name, expected in zip(STAFF_COMMANDS, row, strict=True)
+    ],
+)
+def test_a_worker_works_only_the_referrals_assigned_to_them(
+    history: str, command: str, expected: str
+) -> None:
+    result = d.decide(state_of(history), STAFF_COMMANDS[command], worker(), NOW)
     assert outcome_of(result) == (OK[command] if expected == "ok" else expected)
+    if expected == NOT_YOURS:
+        assert isinstance(result, d.Refusal)
+        assert result.kind is d.RefusalKind.FORBIDDEN
+    by_lead = d.decide(state_of(history), STAFF_COMMANDS[command], lead(), NOW)
+    if expected in ("ok", NOT_YOURS):
+        assert outcome_of(by_lead) == OK[command], "a lead works any of the agency's referrals"
+
+
+def test_a_worker_who_accepts_is_assigned_in_the_same_decision() -> None:
+    result = d.decide(state_of("awaiting"), d.Accept(), worker("worker-7"), NOW)
+    assert isinstance(result, list)
+    accepted, assigned = result
+    assert isinstance(accepted, ReferralAccepted)
+    assert isinstance(assigned, ReferralAssigned)
+    assert (assigned.worker, assigned.by, assigned.agency) == ("worker-7", "worker-7", AGENCY)
+    state = state_of("awaiting")
+    for data in result:
+        folded = evolve(state, staff_event(data, by="worker-7"))
+        assert isinstance(folded, CaseState), folded
+        state = folded
+    assert (state.status, state.assigned_to) == ("accepted", "worker-7")
+    contact = d.decide(state, STAFF_COMMANDS["contact"], worker("worker-7"), NOW)
+    assert outcome_of(contact) == "ContactAttempted"
 
 
 HOLD_TABLE = {
@@ -290,7 +358,7 @@ ALL_COMMANDS = {**STAFF_COMMANDS, **HOLD_COMMANDS, **RESOLUTIONS}
 def test_outsiders_are_told_the_referral_does_not_exist(command: str, actor: d.Actor) -> None:
     result = d.decide(state_of("accepted"), ALL_COMMANDS[command], actor, NOW)
     assert isinstance(result, d.Refusal)
-    assert (result.code, result.kind) == ("not_found", d.RefusalKind.NOT_FOUND)
+    assert (result.code, result.kind) == ("not_found", d.RefusalKind.OUT_OF_SCOPE)
 
 
 @pytest.mark.parametrize("command", list(STAFF_COMMANDS))

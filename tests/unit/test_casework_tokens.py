@@ -147,3 +147,80 @@ def test_casework_refuses_to_start_without_the_issuers_key(
     )
     with pytest.raises(SystemExit):
         settings.token_verifier()
+
+
+def _signed(private_pem: str, claims: dict[str, object]) -> str:
+    private = serialization.load_pem_private_key(private_pem.encode(), password=None)
+    return jwt.encode(claims, private, algorithm="EdDSA")  # type: ignore[arg-type]
+
+
+def _claims(**overrides: object) -> dict[str, object]:
+    claims: dict[str, object] = {
+        "sub": "worker-1",
+        "role": "support_worker",
+        "agency": "twc-barrow",
+        "iss": LOCAL_ISSUER,
+        "aud": AUDIENCE,
+        "iat": int(NOW.timestamp()),
+        "exp": int((NOW + timedelta(hours=1)).timestamp()),
+    }
+    claims.update(overrides)
+    return {k: v for k, v in claims.items() if v is not None}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        ({"exp": int((NOW + timedelta(days=3650)).timestamp())}, "lifetime_too_long"),
+        ({"iat": None}, "missing_claim"),
+        (
+            {
+                "iat": int((NOW + timedelta(hours=1)).timestamp()),
+                "exp": int((NOW + timedelta(hours=2)).timestamp()),
+            },
+            "not_yet_valid",
+        ),
+        ({"sub": "worker\u202e1-"}, "bad_subject"),
+        ({"sub": "worker\u200b1"}, "bad_subject"),
+        ({"sub": "-leading-dash"}, "bad_subject"),
+    ],
+    ids=["ten-year-expiry", "no-iat", "issued-in-future", "rtl-override", "zero-width", "dash"],
+)
+def test_long_lived_undated_or_oddly_named_tokens_are_refused(
+    keys: tuple[str, str], overrides: dict[str, object], reason: str
+) -> None:
+    verifier = TokenVerifier(keys[1], LOCAL_ISSUER, AUDIENCE)
+    with pytest.raises(InvalidToken) as refused:
+        verifier.verify(_signed(keys[0], _claims(**overrides)))
+    assert refused.value.reason == reason
+    assert "worker" not in str(refused.value), "the message never repeats the token's content"
+
+
+def test_a_token_as_long_as_the_maximum_is_accepted_and_the_maximum_is_a_setting(
+    keys: tuple[str, str],
+) -> None:
+    twelve_hours = _signed(keys[0], _claims(exp=int((NOW + timedelta(hours=12)).timestamp())))
+    assert TokenVerifier(keys[1], LOCAL_ISSUER, AUDIENCE).verify(twelve_hours).user == "worker-1"
+    settings = CaseworkSettings(
+        database_url="postgresql://unused", token_public_key_pem=keys[1], token_max_lifetime_s=3600
+    )
+    with pytest.raises(InvalidToken):
+        settings.token_verifier().verify(twelve_hours)
+
+
+@pytest.mark.parametrize("user", ["worker-1", "a.b@agency.example", "auth0|5f1c", "7c9e6679"])
+def test_ordinary_user_ids_are_accepted(keys: tuple[str, str], user: str) -> None:
+    token = _signed(keys[0], _claims(sub=user))
+    assert TokenVerifier(keys[1], LOCAL_ISSUER, AUDIENCE).verify(token).user == user
+
+
+def test_hub_token_will_not_mint_a_token_the_services_refuse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HUB_STATE_DIR", str(tmp_path))
+    cli = typer.Typer()
+    cli.command()(token)
+    args = ["--user", "lead-7", "--role", "agency_lead", "--agency", "twc-barrow"]
+    result = CliRunner().invoke(cli, [*args, "--hours", "24"])
+    assert result.exit_code != 0
+    assert "--hours" in result.output

@@ -3,6 +3,7 @@ recorded as events through the outbox in the same transaction as the state chang
 
 Send an ``Idempotency-Key`` header: the same key again (for the same request) returns the
 first answer and changes nothing; the same key with a different request is refused (422).
+Keys belong to the caller's user id at the caller's agency (or force).
 """
 
 import hashlib
@@ -59,10 +60,10 @@ async def _run(
     fingerprint = hashlib.sha256(
         f"{request.method} {request.url.path}\n{body_json}".encode()
     ).hexdigest()
-    cause = (
-        uuid.uuid5(_KEY_NAMESPACE, f"{ctx.actor.user}\x1f{ctx.key}") if ctx.key else uuid.uuid4()
-    )
-    action = usecases.ActionRequest(referral_id, command, ctx.actor, cause, ctx.key, fingerprint)
+    key = usecases.idempotency_key(ctx.actor, ctx.key) if ctx.key else None
+    # Event ids derive from the key, so they are unique per agency too.
+    cause = uuid.uuid5(_KEY_NAMESPACE, key.text()) if key else uuid.uuid4()
+    action = usecases.ActionRequest(referral_id, command, ctx.actor, cause, key, fingerprint)
     response = await usecases.perform(ctx.deps.pool, action, ctx.deps.clock)
     return JSONResponse(response.body, response.status_code)
 

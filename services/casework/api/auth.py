@@ -1,7 +1,8 @@
 """Who is calling: the bearer token verified, its role mapped to casework's roles.
 
 No token or a bad token: 401 with ``WWW-Authenticate``. A role casework does not know: 403.
-Staff tokens must name an agency and police tokens a force, or they grant nothing.
+Staff tokens must name an agency and police tokens a force, or they grant nothing. Every
+refusal is logged as a security event (services.runtime.security_log).
 """
 
 from dataclasses import dataclass
@@ -9,14 +10,13 @@ from typing import Annotated, Any
 
 import asyncpg
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPAuthorizationCredentials
 
 from services.casework.decisions import POLICE, STAFF, Actor, Role
+from services.runtime.api_auth import authenticate, bearer, unauthorized
 from services.runtime.api_errors import ApiError
-from services.runtime.auth import InvalidToken, TokenVerifier
+from services.runtime.auth import TokenVerifier
 from services.runtime.clock import Clock
-
-_bearer = HTTPBearer(auto_error=False, description="A signed identity token (JWT).")
 
 
 @dataclass(frozen=True)
@@ -33,33 +33,26 @@ def get_deps(request: Request) -> ApiDeps:
     return deps
 
 
-def _unauthorized(error: str, detail: str) -> ApiError:
-    header = (
-        f'Bearer realm="referral-hub", error="{error}"'
-        if error != "not_authenticated"
-        else ('Bearer realm="referral-hub"')
-    )
-    return ApiError(401, error, detail, {"WWW-Authenticate": header})
-
-
 def current_actor(
+    request: Request,
     deps: Annotated[ApiDeps, Depends(get_deps)],
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Actor:
-    if credentials is None:
-        raise _unauthorized("not_authenticated", "send 'Authorization: Bearer <token>'")
-    try:
-        identity = deps.verifier.verify(credentials.credentials)
-    except InvalidToken as exc:
-        raise _unauthorized("invalid_token", str(exc)) from None
+    identity = authenticate(request, deps.verifier, credentials)
     try:
         role = Role(identity.role)
     except ValueError:
         raise ApiError(403, "unknown_role", "the token's role is not a casework role") from None
     if role in STAFF and identity.agency is None:
-        raise _unauthorized("invalid_token", "a staff token must name an agency")
+        raise unauthorized(
+            "invalid_token", "a staff token must name an agency", reason="no_agency_claim"
+        )
     if role in POLICE and identity.force is None:
-        raise _unauthorized("invalid_token", "a police coordinator's token must name a force")
+        raise unauthorized(
+            "invalid_token",
+            "a police coordinator's token must name a force",
+            reason="no_force_claim",
+        )
     return Actor(user=identity.user, role=role, agency=identity.agency, force=identity.force)
 
 

@@ -1,6 +1,8 @@
 """Request bodies of the staff actions. Unknown fields are refused (422)."""
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from referral_schemas.lifecycle_v1 import (
     ContactMethod,
     ContactResult,
@@ -12,7 +14,15 @@ from referral_schemas.lifecycle_v1 import (
 )
 from referral_schemas.referral_v1 import CancellationReason
 from referral_schemas.resolution_v1 import DirectionReason
-from referral_schemas.text import AgencyCode, WorkerId
+from referral_schemas.text import AgencyCode
+
+from services.runtime.auth import USER_ID_PATTERN
+
+UserId = Annotated[str, StringConstraints(pattern=USER_ID_PATTERN)]
+"""A user id of the shape tokens' ``sub`` must have (services.runtime.auth): ASCII letters,
+digits and ``. _ @ | + -``. The event contract's WorkerId is wider (any short text, for
+events already on the log); the API narrows it so invisible and right-to-left characters
+never reach an event."""
 
 
 class Body(BaseModel):
@@ -24,7 +34,7 @@ class DeclineBody(Body):
 
 
 class AssignBody(Body):
-    worker: WorkerId = Field(description="User id of the worker (a support worker: themselves).")
+    worker: UserId = Field(description="User id of the worker (a support worker: themselves).")
 
 
 class ContactBody(Body):

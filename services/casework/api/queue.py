@@ -12,6 +12,10 @@ from services.casework.domain import Status
 from services.casework.views import QueuePage, ReferralDetail
 
 router = APIRouter(tags=["queue"])
+MAX_LIMIT = 200
+MAX_OFFSET = 100_000
+"""Deeper than any agency's queue: a larger number is refused (422), not sent to the
+database (where a 64-bit overflow would be a 500)."""
 
 
 @router.get("/referrals", response_model=QueuePage)
@@ -21,8 +25,8 @@ async def list_queue(
     status: Annotated[Status | None, Query(description="Only referrals in this status.")] = None,
     area: Annotated[AreaCode | None, Query(description="Only referrals in this area.")] = None,
     overdue: Annotated[bool | None, Query(description="Only (not) overdue referrals.")] = None,
-    limit: Annotated[int, Query(ge=1, le=200, description="Page size.")] = 50,
-    offset: Annotated[int, Query(ge=0, description="Referrals to skip.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size.")] = 50,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Referrals to skip.")] = 0,
 ) -> QueuePage:
     """The agency's referrals, highest risk first, then the earliest acceptance deadline.
 

@@ -21,6 +21,8 @@ _INK = "#0b0c0c"
 class Bar:
     label: str
     value: float | None
+    text: str | None = None
+    """Shown instead of the value (e.g. 'fewer than 5' for a figure insights withheld)."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ def bar_chart(chart_id: str, title: str, bars: list[Bar], unit: str = "") -> Mar
         )
         parts.append(
             f'<text x="{centre:.1f}" y="{y - 6:.1f}" text-anchor="middle" font-size="{size}" '
-            f'fill="{_INK}">{escape(_number(bar.value, unit))}</text>'
+            f'fill="{_INK}">{escape(_shown(bar, unit))}</text>'
         )
         parts.append(
             f'<text x="{centre:.1f}" y="{_HEIGHT - _BOTTOM + 20}" text-anchor="middle" '
@@ -75,10 +77,14 @@ def _number(value: float | None, unit: str) -> str:
     return f"{text}{unit}"
 
 
+def _shown(bar: Bar, unit: str) -> str:
+    return bar.text if bar.text is not None else _number(bar.value, unit)
+
+
 def _describe(bars: list[Bar], unit: str) -> str:
     if not bars:
         return "No figures for this period."
-    return "; ".join(f"{bar.label}: {_number(bar.value, unit)}" for bar in bars)
+    return "; ".join(f"{bar.label}: {_shown(bar, unit)}" for bar in bars)
 
 
 def month_label(month: str) -> str:
@@ -101,20 +107,41 @@ def _chart(chart_id: str, title: str, bars: list[Bar], unit: str = "") -> Chart:
     return Chart(title, bar_chart(chart_id, title, bars, unit))
 
 
+def count_bar(label: str, rows: list[FigureRow], pick: str) -> Bar:
+    """One month's count summed over areas. Where insights withheld an area's count (small
+    numbers) the sum is unknown: the bar stands at what is known for sure, each withheld
+    count being at least 1, and says so ('at least 13'; 'fewer than 5' if that is all)."""
+    known = sum(getattr(r, pick) or 0 for r in rows)
+    withheld = [why for r in rows if (why := r.withheld_label(pick)) is not None]
+    if not withheld:
+        return Bar(label, float(known))
+    if known == 0 and len(withheld) == 1:
+        return Bar(label, None, withheld[0])
+    return Bar(label, float(known + len(withheld)), f"at least {known + len(withheld)}")
+
+
+def rate_bar(label: str, rows: list[FigureRow]) -> Bar:
+    """The engagement rate of the month's referrals of every area, from its parts; none
+    when a part is withheld (the rate of the rest would be a different figure)."""
+    parts = [(r.engaged, r.engagement_known) for r in rows]
+    if any(engaged is None or known is None for engaged, known in parts):
+        if len(rows) == 1 and (text := rows[0].withheld_label("engagement_rate")):
+            return Bar(label, None, text)
+        return Bar(label, None, "withheld")
+    known_total = sum(known or 0 for _, known in parts)
+    engaged_total = sum(engaged or 0 for engaged, _ in parts)
+    if not known_total:
+        return Bar(label, None)
+    return Bar(label, 100.0 * engaged_total / known_total)
+
+
 def programme_charts(rows: list[FigureRow], one_area: bool) -> list[Chart]:
     """Counts summed over areas; the engagement rate recomputed from its parts; the median
     time to first contact only for one area (medians do not add up)."""
     months = by_month(rows)
 
     def series(pick: str) -> list[Bar]:
-        return [
-            Bar(month_label(m), float(sum(getattr(r, pick) or 0 for r in rs)))
-            for m, rs in months.items()
-        ]
-
-    def rate(rs: list[FigureRow]) -> float | None:
-        known = sum(r.engagement_known for r in rs)
-        return 100.0 * sum(r.engaged for r in rs) / known if known else None
+        return [count_bar(month_label(m), rs, pick) for m, rs in months.items()]
 
     charts = [
         _chart("c-referrals", "Referrals opened per month", series("referrals_opened")),
@@ -122,7 +149,7 @@ def programme_charts(rows: list[FigureRow], one_area: bool) -> list[Chart]:
         _chart(
             "c-engagement",
             "Engagement rate of the month's referrals",
-            [Bar(month_label(m), rate(rs)) for m, rs in months.items()],
+            [rate_bar(month_label(m), rs) for m, rs in months.items()],
             "%",
         ),
         _chart(
@@ -133,7 +160,12 @@ def programme_charts(rows: list[FigureRow], one_area: bool) -> list[Chart]:
     ]
     if one_area:
         median = [
-            Bar(month_label(m), rs[0].median_hours_to_first_contact) for m, rs in months.items()
+            Bar(
+                month_label(m),
+                rs[0].median_hours_to_first_contact,
+                rs[0].withheld_label("median_hours_to_first_contact"),
+            )
+            for m, rs in months.items()
         ]
         charts.insert(2, _chart("c-contact", "Median hours to first contact", median, " h"))
     return charts

@@ -40,7 +40,7 @@ DEMO_USERS: tuple[DemoUser, ...] = (
     ),
     DemoUser("police", "cumb-spoc-17", "police_coordinator", "DS Kim Hughes", force="cumbria"),
     DemoUser("auditor", "cumb-imu-03", "auditor", "Pat Quinn", force="cumbria"),
-    DemoUser("programme", "opcc-pm-02", "programme_manager", "Robin Ellis"),
+    DemoUser("programme", "opcc-pm-02", "programme_manager", "Robin Ellis", force="cumbria"),
 )
 
 

@@ -11,23 +11,48 @@ from pydantic import BaseModel, ConfigDict
 
 from services.console.casework import NotSignedIn, Refused, UpstreamError
 
+WITHHELD_LABELS = {
+    "fewer_than_5": "fewer than 5",
+    "from_fewer_than_5": "too few to show",
+    "reveals_small_count": "withheld",
+}
+"""What the page says for a figure insights withheld, by insights' reason."""
+
 
 class FigureRow(BaseModel):
-    """Figures of one area in one month."""
+    """Figures of one area in one month. A figure insights withheld (small numbers) is None
+    and named in ``withheld`` with the reason; the page shows a label, never a number."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     area: str | None
     area_name: str | None = None
     month: str
-    referrals_opened: int = 0
-    visits_completed: int = 0
+    referrals_opened: int | None = 0
+    visits_completed: int | None = 0
     median_hours_to_first_contact: float | None = None
-    engagement_known: int = 0
-    engaged: int = 0
+    engagement_known: int | None = 0
+    engaged: int | None = 0
     engagement_rate: float | None = None
-    outcomes: dict[str, int] = {}
+    outcomes: dict[str, int | None] = {}
     active_county_lines: int | None = None
+    withheld: dict[str, str] = {}
+
+    def withheld_label(self, name: str) -> str | None:
+        """The label shown instead of the figure ``name``, if insights withheld it."""
+        reason = self.withheld.get(name)
+        return None if reason is None else WITHHELD_LABELS.get(reason, "withheld")
+
+    def outcome_cells(self) -> list[tuple[str, str]]:
+        """(code, what to show) of every outcome recorded or withheld, by code."""
+        cells = []
+        for code, count in sorted(self.outcomes.items()):
+            label = self.withheld_label(f"outcomes.{code}")
+            if label is not None:
+                cells.append((code, label))
+            elif count:
+                cells.append((code, str(count)))
+        return cells
 
 
 def _params(start: str | None, end: str | None, area: str | None) -> dict[str, str]:
@@ -66,6 +91,8 @@ class InsightsClient:
             raise UpstreamError("the insights service could not be reached") from None
         if response.status_code == 401:
             raise NotSignedIn()
+        if response.status_code == 403:
+            raise Refused(403, "forbidden", _detail(response))
         if response.status_code == 422:
             raise Refused(422, "invalid_request", _detail(response))
         if response.status_code != 200:

@@ -8,6 +8,7 @@ from services.hub.bench_commands import bench
 from services.hub.deadletters_commands import deadletters_app
 from services.hub.directory_commands import directory_app
 from services.hub.infra_commands import infra_app
+from services.hub.intelligence_commands import intelligence_app
 from services.hub.referrals_commands import referrals_app
 from services.hub.token_commands import token
 
@@ -26,6 +27,7 @@ app.command("bench")(bench)
 app.add_typer(infra_app, name="infra")
 referrals_app.command("show")(timeline_commands.show)
 app.add_typer(referrals_app, name="referrals")
+app.add_typer(intelligence_app, name="intelligence")
 app.add_typer(directory_app, name="directory")
 app.add_typer(audit_app, name="audit")
 app.add_typer(deadletters_app, name="deadletters")

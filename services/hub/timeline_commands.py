@@ -5,7 +5,8 @@ partition of each topic: the one the default (murmur2) partitioner picks for the
 partitions are read from the start to the end as they were when the command began.
 
 Only fields on an allowlist are printed (codes, references, agencies, times): names,
-addresses and dates of birth never reach the terminal, whatever an event carries.
+addresses and dates of birth never reach the terminal, whatever an event carries. With
+``--json`` the same rows are one JSON object, each with its ``effect``.
 """
 
 import asyncio
@@ -26,7 +27,7 @@ from rich.text import Text
 
 from services.hub.connect import stack_env
 from services.hub.consultation import record_consultation
-from services.hub.referral_fold import refusals
+from services.hub.referral_fold import lifecycle_event, refusals
 from services.hub.topic_reader import LogRecord, partition_for, partitions_of, read_to_end
 
 TOPICS = (REFERRAL_EVENTS, POLICE_OUTCOMES, ACCESS_EVENTS)
@@ -73,6 +74,10 @@ async def read_keyed(bootstrap: str, key: str) -> list[LogRecord]:
     return await read_to_end(bootstrap, wanted, key)
 
 
+APPLIED = "applied"
+NO_EFFECT = "no effect: "
+
+
 @dataclass(frozen=True)
 class TimelineRow:
     at: datetime | None
@@ -82,6 +87,12 @@ class TimelineRow:
     details: str
     order: tuple[int, int]
     """Topic and offset: keeps records of the same instant in the order they were written."""
+    record: LogRecord | None = None
+    fields: dict[str, Any] | None = None
+    """The allowlisted data fields, as the event carries them (for --json)."""
+    effect: str | None = None
+    """A referral lifecycle event's effect: 'applied' or 'no effect: <code>' (the shared
+    lifecycle refused it where it landed); None for other records."""
 
 
 def _text(value: Any) -> str:
@@ -105,9 +116,9 @@ def _time(value: Any) -> datetime | None:
     return moment.astimezone(UTC) if moment.tzinfo is not None else None
 
 
-def row_of(record: LogRecord, no_effect: str | None = None) -> TimelineRow:
-    """What may be shown of one record: allowlisted fields only. ``no_effect`` is the code
-    of the lifecycle's refusal when the event had no effect where it landed."""
+def row_of(record: LogRecord, effect: str | None = None) -> TimelineRow:
+    """What may be shown of one record: allowlisted fields only. ``effect`` is a referral
+    lifecycle event's ('applied' or 'no effect: <code>'), None for other records."""
     order = (TOPICS.index(record.topic), record.offset)
     try:
         body = json.loads(record.value)
@@ -115,16 +126,11 @@ def row_of(record: LogRecord, no_effect: str | None = None) -> TimelineRow:
         body = None
     if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
         where = f"{record.topic}[{record.partition}]@{record.offset}"
-        return TimelineRow(None, "(unreadable record)", "", "", where, order)
+        return TimelineRow(None, "(unreadable record)", "", "", where, order, record)
     data: dict[str, Any] = body["data"]
-    details = "; ".join(
-        ([f"no effect: {no_effect}"] if no_effect else [])
-        + [
-            f"{name}: {_text(data[name])}"
-            for name in SAFE_FIELDS
-            if data.get(name) not in (None, [], "")
-        ]
-    )
+    fields = {name: data[name] for name in SAFE_FIELDS if data.get(name) not in (None, [], "")}
+    no_effect = [effect] if effect and effect.startswith(NO_EFFECT) else []
+    details = "; ".join(no_effect + [f"{name}: {_text(value)}" for name, value in fields.items()])
     agency = body.get("agency") or data.get("agency") or data.get("to_agency") or ""
     return TimelineRow(
         at=_time(body.get("time")),
@@ -133,26 +139,55 @@ def row_of(record: LogRecord, no_effect: str | None = None) -> TimelineRow:
         agency=str(agency),
         details=details,
         order=order,
+        record=record,
+        fields=fields,
+        effect=effect,
     )
 
 
-def _no_effect(records: list[LogRecord]) -> dict[int, str]:
-    """Offsets of the referral events the shared fold refused, with the refusal's code.
-    The fold runs in log order (offsets), whatever order the rows are shown in."""
+def _effects(records: list[LogRecord]) -> dict[int, str]:
+    """Offsets of the referral lifecycle events, with their effect ('applied' or 'no effect:
+    <code>'). The fold runs in log order (offsets), whatever order the rows are shown in."""
     events = sorted((r for r in records if r.topic == REFERRAL_EVENTS), key=lambda r: r.offset)
     found = refusals(r.value for r in events)
-    return {r.offset: refusal.code for r, refusal in zip(events, found, strict=True) if refusal}
+    return {
+        r.offset: NO_EFFECT + refusal.code if refusal else APPLIED
+        for r, refusal in zip(events, found, strict=True)
+        if refusal or lifecycle_event(r.value) is not None
+    }
 
 
 def timeline(records: list[LogRecord]) -> list[TimelineRow]:
     """Rows in time order (records without a readable time last); a referral event that had
     no effect where it landed on the log says so ("no effect: <code>")."""
-    refused = _no_effect(records)
+    effects = _effects(records)
     rows = [
-        row_of(r, refused.get(r.offset) if r.topic == REFERRAL_EVENTS else None) for r in records
+        row_of(r, effects.get(r.offset) if r.topic == REFERRAL_EVENTS else None) for r in records
     ]
     never = datetime.max.replace(tzinfo=UTC)
     return sorted(rows, key=lambda r: (r.at or never, r.order))
+
+
+def timeline_json(referral_id: str, rows: list[TimelineRow]) -> dict[str, Any]:
+    """The timeline for `--json`: the rows in the same order, with each record's position,
+    its allowlisted fields as the event carries them, and its effect."""
+    return {
+        "referral_id": referral_id,
+        "records": [
+            {
+                "time": row.at.isoformat() if row.at else None,
+                "event": row.event,
+                "actor": row.actor,
+                "agency": row.agency or None,
+                "topic": row.record.topic if row.record else None,
+                "partition": row.record.partition if row.record else None,
+                "offset": row.record.offset if row.record else None,
+                "effect": row.effect,
+                "fields": row.fields or {},
+            }
+            for row in rows
+        ],
+    }
 
 
 def _referral_key(text: str) -> str:
@@ -169,6 +204,10 @@ def _referral_key(text: str) -> str:
 
 def show(
     referral_id: Annotated[str, typer.Argument(help="The referral's id (a UUID).")],
+    json_output: Annotated[
+        bool,
+        typer.Option("--json", help="One JSON object (each record with its effect), no table."),
+    ] = False,
 ) -> None:
     """One referral's timeline across services: its events, its outcome report to the
     police and who consulted it, in time order. Shows codes and references, never names,
@@ -192,6 +231,9 @@ def show(
             f"no referral {key}: nothing with this id on {', '.join(TOPICS)}", markup=False
         )
         raise typer.Exit(1)
+    if json_output:
+        typer.echo(json.dumps(timeline_json(key, rows), indent=2))
+        return
     table = Table("time (UTC)", "event", "actor", "agency", "details", title=f"Referral {key}")
     for row in rows:
         at = f"{row.at:%Y-%m-%d %H:%M:%S}" if row.at else "?"

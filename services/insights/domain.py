@@ -222,11 +222,20 @@ class AreaView:
 
 
 @dataclass(frozen=True)
+class AgencyView:
+    code: str
+    areas: tuple[str, ...]
+    """The areas it serves: its staff read the figures of these areas (api/scope.py)."""
+
+
+@dataclass(frozen=True)
 class DirectoryView:
-    """The parts of a directory version figures need: areas and their districts."""
+    """The parts of a directory version figures need: areas and their districts, and
+    which areas each agency serves (whose figures its staff may read)."""
 
     version: int
     areas: tuple[AreaView, ...]
+    agencies: tuple[AgencyView, ...] = ()
 
 
 def directory_view(data: DirectoryPublished) -> DirectoryView:
@@ -234,7 +243,8 @@ def directory_view(data: DirectoryPublished) -> DirectoryView:
         AreaView(area.code, area.name, area.force, tuple(area.postcode_districts))
         for area in data.areas
     )
-    return DirectoryView(data.version, areas)
+    agencies = tuple(AgencyView(agency.code, tuple(agency.areas)) for agency in data.agencies)
+    return DirectoryView(data.version, areas, agencies)
 
 
 def supersedes(version: int, in_force: int) -> bool:

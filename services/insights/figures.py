@@ -57,7 +57,10 @@ _REFERRALS = """referrals AS (
     SELECT r.*, COALESCE(r.area, d.area) AS area_code
       FROM referral_facts r LEFT JOIN area_districts d ON d.district = r.district)"""
 
-_AREA_FILTER = "($6::text IS NULL OR area_code = $6)"
+# $6: one area asked for; $7: the areas the reader may see (None: every area and none).
+_AREA_FILTER = (
+    "($6::text IS NULL OR area_code = $6) AND ($7::text[] IS NULL OR area_code = ANY($7::text[]))"
+)
 
 _COHORT_SQL = f"""WITH {_MONTHS}, {_REFERRALS}
 SELECT area_code, m.month,
@@ -120,7 +123,9 @@ class FigureRow:
     outcomes: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOME_CODES, 0))
 
 
-def _arguments(windows: list[MonthWindows], area: str | None) -> list[Any]:
+def _arguments(
+    windows: list[MonthWindows], area: str | None, scope: frozenset[str] | None
+) -> list[Any]:
     return [
         [w.month.starts_at.date() for w in windows],
         [w.starts_at for w in windows],
@@ -128,6 +133,7 @@ def _arguments(windows: list[MonthWindows], area: str | None) -> list[Any]:
         [w.lines_from for w in windows],
         [w.lines_to for w in windows],
         area,
+        None if scope is None else sorted(scope),
     ]
 
 
@@ -137,11 +143,16 @@ async def _area_names(conn: Connection) -> dict[str, str]:
 
 
 async def figures(
-    conn: Connection, first: Month, last: Month, area: str | None = None
+    conn: Connection,
+    first: Month,
+    last: Month,
+    area: str | None = None,
+    scope: frozenset[str] | None = None,
 ) -> list[FigureRow]:
-    """Rows ordered by area code (None last), then month."""
+    """Rows ordered by area code (None last), then month; only the areas in ``scope`` (and
+    no row of what no area covers) unless ``scope`` is None."""
     windows = month_windows(month_range(first, last))
-    args = _arguments(windows, area)
+    args = _arguments(windows, area, scope)
     names = await _area_names(conn)
     rows: dict[tuple[str | None, str], FigureRow] = {}
 
@@ -151,7 +162,8 @@ async def figures(
             rows[key] = FigureRow(key[0], names.get(key[0] or ""), key[1])
         return rows[key]
 
-    for code in [code for code in names if area is None or code == area]:
+    listed = [code for code in names if area is None or code == area]
+    for code in [code for code in listed if scope is None or code in scope]:
         for w in windows:
             rows[(code, str(w.month))] = FigureRow(code, names[code], str(w.month))
     for record in await conn.fetch(_COHORT_SQL, *args):
@@ -197,13 +209,18 @@ _LINES_AS_OF_SQL = """SELECT d.area AS area_code, count(DISTINCT i.county_line) 
  GROUP BY d.area"""
 
 
-async def county_lines(conn: Connection, as_of: date) -> CountyLinesAsOf:
-    """Active county lines per area as of ``as_of`` (every area of the directory listed)."""
+async def county_lines(
+    conn: Connection, as_of: date, scope: frozenset[str] | None = None
+) -> CountyLinesAsOf:
+    """Active county lines per area as of ``as_of``: every area of the directory listed, or
+    only those in ``scope`` (and then not what no area covers)."""
     start, end = county_line_window(as_of)
     names = await _area_names(conn)
     counts: dict[str | None, int] = dict.fromkeys(names, 0)
     for record in await conn.fetch(_LINES_AS_OF_SQL, start, end):
         counts[record["area_code"]] = record["lines"]
+    if scope is not None:
+        counts = {code: lines for code, lines in counts.items() if code in scope}
     ordered = sorted(counts.items(), key=lambda item: (item[0] is None, item[0] or ""))
     areas = [CountyLines(code, names.get(code or ""), lines) for code, lines in ordered]
     return CountyLinesAsOf(as_of, start, end, areas)

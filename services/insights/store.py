@@ -118,7 +118,7 @@ async def replace_directory(conn: Connection, view: DirectoryView, now: datetime
         view.version,
         now,
     )
-    await conn.execute("DELETE FROM areas")  # cascades to area_districts
+    await conn.execute("DELETE FROM areas")  # cascades to area_districts and agency_areas
     await conn.executemany(
         "INSERT INTO areas (code, name, force) VALUES ($1, $2, $3)",
         [(area.code, area.name, area.force) for area in view.areas],
@@ -126,4 +126,8 @@ async def replace_directory(conn: Connection, view: DirectoryView, now: datetime
     await conn.executemany(
         "INSERT INTO area_districts (district, area) VALUES ($1, $2)",
         [(district, area.code) for area in view.areas for district in area.districts],
+    )
+    await conn.executemany(
+        "INSERT INTO agency_areas (agency, area) VALUES ($1, $2)",
+        [(agency.code, area) for agency in view.agencies for area in agency.areas],
     )

@@ -1,6 +1,7 @@
 """The programme page in a real browser, with figures from the running insights service:
-a manager sees this month's Barrow figures as charts and a table, can download them as
-CSV, and axe-core finds no serious or critical problem on the page."""
+a manager of Cumbria sees this month's Barrow figures as charts and a table (small counts
+as "fewer than 5"), can download them as CSV, and axe-core finds no serious or critical
+problem on the page."""
 
 import re
 from datetime import UTC, datetime
@@ -43,8 +44,10 @@ async def test_a_programme_manager_sees_the_figures_as_charts_and_csv(
             if await row.count():
                 break
             await page.wait_for_timeout(1000)
-        referrals = row.first.locator('td[data-label="Referrals"]')
-        assert int(await referrals.inner_text()) >= 1
+        # Barrow's referrals this month: at least the one opened here, shown as a number of
+        # 5 or more, or as "fewer than 5" (a programme manager never sees a count of 1 to 4).
+        shown = (await row.first.locator('td[data-label="Referrals"]').inner_text()).strip()
+        assert shown == "fewer than 5" or int(shown) >= 5, shown
         await expect(page.get_by_role("img", name="Referrals opened per month")).to_be_visible()
         await expect(page.get_by_role("img", name="Median hours to first contact")).to_be_visible()
         await assert_accessible(page)

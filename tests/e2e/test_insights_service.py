@@ -1,6 +1,7 @@
 """insights as a separate process on the real broker and database: a realistic story of two
-months published as the services and police systems would publish it, read back over HTTP;
-then a second instance with a fresh consumer group and a fresh schema replays every topic
+months published as the services and police systems would publish it, read back over HTTP
+(exact as an auditor, small counts withheld for the force's coordinator, nothing for another
+force's); then a second instance with a fresh consumer group and a fresh schema replays every topic
 from offset 0 and serves the same figures."""
 
 import asyncio
@@ -84,11 +85,13 @@ async def directory_with(bootstrap: str, area: str, district: str, **extra: Any)
 
 @dataclass
 class Reader:
-    """Someone reading the figures over HTTP from one insights instance."""
+    """Someone reading the figures over HTTP from one insights instance: an auditor unless
+    told otherwise (exact figures, every area)."""
 
     client: httpx.AsyncClient
     private_key: str
-    role: str = "programme_manager"
+    role: str = "auditor"
+    force: str | None = None
 
     def headers(self) -> dict[str, str]:
         token = mint_token(
@@ -96,7 +99,7 @@ class Reader:
             user="reader-1",
             role=self.role,
             agency=None,
-            force=None,
+            force=self.force,
             now=datetime.now(UTC),
             lifetime=timedelta(hours=1),
         )
@@ -202,6 +205,22 @@ async def test_figures_of_a_story_over_http_and_the_same_after_a_rebuild_from_of
             "/figures.csv", **{"from": "2024-01", "to": "2024-02", "area": area}
         )
         assert csv_text.count("\r\n") == 3  # the header and two months
+        # Who sees what (the rest is in tests/security/test_insights_scope.py): Cumbria's
+        # coordinator sees the area, every count of 1 to 4 withheld; another force's, nothing.
+        cumbria = Reader(client, private_key, "police_coordinator", "cumbria")
+        january = (await cumbria.figures(area, "2024-01", "2024-01"))["2024-01"]
+        assert (january["referrals_opened"], january["engagement_rate"]) == (None, None)
+        assert january["withheld"]["referrals_opened"] == "fewer_than_5"
+        assert january["withheld"]["engagement_rate"] == "from_fewer_than_5"
+        assert january["active_county_lines"] == 2, "county lines are never withheld"
+        month_csv = await cumbria.get("/figures.csv", **{"from": "2024-01", "to": "2024-01"})
+        area_line = next(line for line in month_csv.splitlines() if line.startswith(area))
+        assert area_line.startswith(f"{area},Test {area},2024-01,<5,<5,<5,[c],<5,<5,[c],<5,2,")
+        stranger = Reader(client, private_key, "police_coordinator", f"t-{uuid.uuid4().hex[:8]}")
+        refused = await client.get("/figures", params={"area": area}, headers=stranger.headers())
+        assert (refused.status_code, refused.json()["error"]) == (403, "area_out_of_scope")
+        theirs = await stranger.get("/figures", **{"from": "2024-01", "to": "2024-02"})
+        assert (theirs["areas_in_scope"], theirs["rows"]) == ([], [])
     dsn, (partition, offset) = stack_env["INSIGHTS_DATABASE_URL"], sent[10]
     await eventually(lambda: _dead_lettered(dsn, partition, offset), "unreadable dead-lettered")
 
@@ -215,7 +234,7 @@ async def test_figures_of_a_story_over_http_and_the_same_after_a_rebuild_from_of
     try:
         base_url = f"http://127.0.0.1:{rebuilt_port}"
         async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
-            again = Reader(client, private_key, role="police_coordinator")
+            again = Reader(client, private_key)
 
             async def same_figures() -> bool:
                 return await again.figures(area, "2024-01", "2024-03") == rows

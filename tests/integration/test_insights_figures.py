@@ -193,7 +193,8 @@ async def test_the_same_events_in_another_order_across_topics_give_the_same_figu
     story = [directory(1, AREAS), *programme_story("barrow", "LA14")]
     await insights.feed(story)
     first = await insights.get("/figures", **{"from": "2024-01", "to": "2024-03"})
-    tables = "directory_in_force, areas, area_districts, referral_facts, visits, intelligence_facts"
+    tables = "directory_in_force, areas, area_districts, agency_areas, referral_facts, visits"
+    tables += ", intelligence_facts"
     await insights.pool.execute(f"TRUNCATE inbox, {tables}")
     # A replay may read the topics in another interleaving: directory last, intelligence first.
     by_topic = sorted(
@@ -209,7 +210,8 @@ async def test_nothing_personal_is_kept_or_served(insights: Insights) -> None:
     served = json.dumps(await insights.get("/figures", **{"from": "2024-01", "to": "2024-02"}))
     served += (await insights.client.get("/figures.csv", headers=insights.headers())).text
     kept = ""
-    for table in ("referral_facts", "visits", "intelligence_facts", "areas", "area_districts"):
+    tables = ("referral_facts", "visits", "intelligence_facts", "areas", "area_districts")
+    for table in (*tables, "agency_areas"):
         kept += str([dict(r) for r in await insights.pool.fetch(f"SELECT * FROM {table}")])
     intel_people = [
         json.loads(m.value)["data"]["subject"]["family_name"]

@@ -38,6 +38,31 @@ ROWS: list[dict[str, Any]] = [
 ]
 
 
+WITHHELD_ROWS: list[dict[str, Any]] = [
+    {
+        **ROWS[0],
+        "area": area,
+        "month": "2025-06",
+        "area_name": name,
+        "referrals_opened": opened,
+        "visits_completed": None,
+        "median_hours_to_first_contact": None,
+        "engaged": None,
+        "engagement_rate": None,
+        "outcomes": {"engaged_with_support": None, "signposted": 0},
+        "withheld": {
+            "visits_completed": "fewer_than_5",
+            "median_hours_to_first_contact": "from_fewer_than_5",
+            "engaged": "reveals_small_count",
+            "engagement_rate": "reveals_small_count",
+            "outcomes.engaged_with_support": "fewer_than_5",
+        }
+        | ({} if opened is not None else {"referrals_opened": "fewer_than_5"}),
+    }
+    for area, name, opened in (("barrow", "Barrow-in-Furness", 12), ("kendal", "Kendal", None))
+]
+
+
 class FakeInsights:
     def __init__(self) -> None:
         self.requests: list[httpx.Request] = []
@@ -46,9 +71,13 @@ class FakeInsights:
         self.requests.append(request)
         if request.url.params.get("from") == "2025-13":
             return httpx.Response(422, json={"error": "invalid", "detail": "bad month"})
+        if request.url.params.get("area") == "carlisle":
+            refusal = {"error": "area_out_of_scope", "detail": "that area is not one of your areas"}
+            return httpx.Response(403, json=refusal)
         if request.url.path == "/figures.csv":
             return httpx.Response(200, text="area,month\r\nbarrow,2025-04\r\n")
-        body = {"from": "2025-04", "to": "2025-05", "area": None, "rows": ROWS}
+        rows = WITHHELD_ROWS if request.url.params.get("from") == "2025-06" else ROWS
+        body = {"from": "2025-04", "to": "2025-05", "area": None, "rows": rows}
         return httpx.Response(200, json=body)
 
 
@@ -105,3 +134,42 @@ async def test_bad_months_never_reach_insights(programme: tuple[Console, FakeIns
     console, insights = programme
     await console.client.get("/programme?from=2025-13&to=june&area=nowhere")
     assert dict(insights.requests[-1].url.params) == {}
+
+
+async def test_withheld_figures_show_as_labels_never_as_numbers(
+    programme: tuple[Console, FakeInsights],
+) -> None:
+    console, _ = programme
+    page = await console.client.get("/programme?from=2025-06&to=2025-06")
+    assert page.status_code == 200
+    text = page.text
+    assert '<td class="num" data-label="Referrals"><span class="withheld">fewer than 5' in text
+    assert '<td class="num" data-label="Visits completed"><span class="withheld">fewer than 5' in (
+        text
+    )
+    assert 'data-label="Engagement rate"><span class="withheld">withheld</span>' in text
+    assert "Engaged with support: fewer than 5" in text
+    assert 'id="withheld-note"' in text
+    # The month's referrals over both areas: 12 and fewer than 5, so at least 13.
+    assert "Jun 25: at least 13" in text
+    # The rate of both areas cannot be made from withheld parts.
+    assert "Jun 25: withheld" in text
+
+
+async def test_one_area_with_its_median_withheld_says_too_few(
+    programme: tuple[Console, FakeInsights],
+) -> None:
+    console, _ = programme
+    page = await console.client.get("/programme?from=2025-06&to=2025-06&area=barrow")
+    assert "Jun 25: too few to show" in page.text
+
+
+async def test_an_area_that_is_not_the_readers_is_refused_with_insights_reason(
+    programme: tuple[Console, FakeInsights],
+) -> None:
+    console, _ = programme
+    page = await console.client.get("/programme?area=carlisle")
+    assert page.status_code == 403
+    assert "that area is not one of your areas" in page.text
+    download = await console.client.get("/programme/figures.csv?area=carlisle")
+    assert download.status_code == 403

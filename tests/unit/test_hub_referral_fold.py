@@ -1,6 +1,7 @@
 """The hub's view of referrals: referral.events folded with the shared lifecycle, so
 `hub referrals list` and `hub referrals show` say what every service says."""
 
+import json
 import uuid
 from datetime import timedelta
 
@@ -17,7 +18,7 @@ from referral_schemas.topics import REFERRAL_EVENTS
 
 from services.hub.referral_fold import fold_referrals
 from services.hub.referrals_commands import as_json
-from services.hub.timeline_commands import timeline
+from services.hub.timeline_commands import timeline, timeline_json
 from services.hub.topic_reader import LogRecord
 from tests.unit.intake_story import NOW, decided, intel, only_event, submit, worked_and_closed
 
@@ -92,3 +93,27 @@ def test_the_timeline_marks_an_event_that_had_no_effect() -> None:
     assert rows["ReferralRouted"].details.startswith("no effect: referral_cancelled")
     assert "no effect" not in rows["ReferralCancelled"].details
     assert "no effect" not in rows["ReferralOpened"].details
+
+
+def test_the_timeline_as_json_gives_each_event_its_effect_and_no_names() -> None:
+    opened = _opened()
+    late_offer = worked_and_closed(opened.referral_id)[0]
+    records = [
+        LogRecord(REFERRAL_EVENTS, 3, offset, _bytes(data))
+        for offset, data in enumerate([opened, _cancelled(opened), late_offer])
+    ]
+    records.append(LogRecord(REFERRAL_EVENTS, 3, 9, b"not json"))
+    shown = timeline_json(str(opened.referral_id), timeline(records))
+    assert shown["referral_id"] == str(opened.referral_id)
+    effects = {r["event"]: r["effect"] for r in shown["records"]}
+    assert effects == {
+        "ReferralOpened": "applied",
+        "ReferralCancelled": "applied",
+        "ReferralRouted": "no effect: referral_cancelled",
+        "(unreadable record)": None,
+    }
+    routed = next(r for r in shown["records"] if r["event"] == "ReferralRouted")
+    assert (routed["topic"], routed["partition"], routed["offset"]) == (REFERRAL_EVENTS, 3, 2)
+    assert (routed["fields"]["area"], routed["agency"]) == ("barrow", "twc-barrow")
+    assert "Marsh" not in json.dumps(shown), "no names"
+    assert "subject" not in json.dumps(shown)

@@ -262,3 +262,9 @@ def test_only_a_higher_directory_version_supersedes() -> None:
     assert domain.supersedes(5, 4)
     assert not domain.supersedes(4, 4)
     assert not domain.supersedes(3, 4)
+
+
+def test_the_directory_view_keeps_which_areas_each_agency_serves() -> None:
+    """Agency staff read the figures of these areas (services/insights/api/scope.py)."""
+    view = domain.directory_view(data_of(directory(4, {"t-a": ["QA1"], "t-b": ["QB1"]})))
+    assert view.agencies == (domain.AgencyView("twc-barrow", ("t-a", "t-b")),)

@@ -7,6 +7,7 @@ import pytest
 from services.insights.api.views import CSV_COLUMNS, figures_csv
 from services.insights.figures import OUTCOME_CODES, FigureRow
 from services.insights.periods import Month, county_line_window, month_range, month_windows
+from services.insights.suppression import exact, suppress
 
 pytestmark = pytest.mark.unit
 
@@ -61,10 +62,23 @@ def test_a_month_s_county_lines_are_counted_as_of_its_last_day() -> None:
 def test_csv_has_a_header_and_a_row_per_figure_row_with_empty_cells_for_undefined() -> None:
     row = FigureRow("barrow", "=HYPERLINK(evil)", "2024-01", referrals_opened=3)
     row.outcomes["signposted"] = 2
-    lines = figures_csv([row]).splitlines()
+    lines = figures_csv([exact(row)]).splitlines()
     assert lines[0].split(",") == list(CSV_COLUMNS)
     cells = dict(zip(CSV_COLUMNS, lines[1].split(","), strict=True))
     assert cells["area_name"] == "'=HYPERLINK(evil)"  # never a formula in a spreadsheet
     assert (cells["referrals_opened"], cells["median_hours_to_first_contact"]) == ("3", "")
     assert cells["outcome_signposted"] == "2"
     assert {f"outcome_{code}" for code in OUTCOME_CODES} <= set(cells)
+
+
+def test_csv_marks_withheld_cells_apart_from_undefined_ones() -> None:
+    row = FigureRow("barrow", "Barrow", "2024-01", referrals_opened=12, referrals_contacted=10)
+    row.median_hours_to_first_contact = 4.0
+    row.outcomes["signposted"] = 2
+    lines = figures_csv([suppress(row)]).splitlines()
+    cells = dict(zip(CSV_COLUMNS, lines[1].split(","), strict=True))
+    assert cells["referrals_opened"] == "12"
+    assert cells["referrals_contacted"] == "[c]", "10 of 12 would reveal 2"
+    assert cells["outcome_signposted"] == "<5"
+    assert cells["median_hours_to_first_contact"] == "4.0"
+    assert cells["engagement_rate"] == "", "undefined: no verdict at all"

@@ -44,11 +44,11 @@ def _period(request: Request, areas: list[str]) -> tuple[str | None, str | None,
 @router.get("/programme")
 async def programme(request: Request, user: Reader, deps: Deps) -> Response:
     start, end, area = _period(request, deps.settings.areas)
-    error = None
+    error, status = None, 200
     try:
         rows = await deps.insights.figures(service_token(deps, user), start, end, area)
-    except Refused as exc:
-        rows, error = [], exc.detail
+    except Refused as exc:  # a bad month (422), or an area not the reader's (403)
+        rows, error, status = [], exc.detail, exc.status
     query = urlencode({k: v for k, v in {"from": start, "to": end, "area": area}.items() if v})
     context = {
         "title": "Programme figures",
@@ -61,8 +61,9 @@ async def programme(request: Request, user: Reader, deps: Deps) -> Response:
         "csv_url": f"/programme/figures.csv{'?' + query if query else ''}",
         "month_label": month_label,
         "error": error,
+        "withheld": any(row.withheld for row in rows),
     }
-    return render(request, "programme.html", context, 422 if error else 200)
+    return render(request, "programme.html", context, status)
 
 
 @router.get("/programme/figures.csv")
@@ -71,7 +72,7 @@ async def figures_csv(request: Request, user: Reader, deps: Deps) -> Response:
     try:
         content = await deps.insights.csv(service_token(deps, user), start, end, area)
     except Refused as exc:
-        raise PageRefused(422, "The figures could not be downloaded", exc.detail) from None
+        raise PageRefused(exc.status, "The figures could not be downloaded", exc.detail) from None
     name = "-".join(part for part in ("programme-figures", start, end, area) if part)
     return Response(
         content,

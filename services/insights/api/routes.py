@@ -1,4 +1,7 @@
-"""Reading the figures. Aggregates only, so no consultation of a referral is recorded."""
+"""Reading the figures. Aggregates only, so no consultation of a referral is recorded.
+
+Each answer holds the reader's areas only (``scope.py``) and, but for auditors, small
+counts withheld (``services.insights.suppression``)."""
 
 from datetime import date
 from typing import Annotated
@@ -8,7 +11,8 @@ from fastapi.responses import Response
 from referral_schemas.text import AreaCode
 
 from services.insights import figures as f
-from services.insights.api.auth import ApiDeps, CurrentReader, Deps
+from services.insights.api.auth import ApiDeps, CurrentReader, Deps, Reader
+from services.insights.api.scope import Scope, check_area, scope_of
 from services.insights.api.views import (
     CountyLinesPage,
     FiguresPage,
@@ -24,6 +28,7 @@ from services.insights.periods import (
     in_range,
     month_range,
 )
+from services.insights.suppression import THRESHOLD, ShownRow, exact, suppress
 from services.runtime.api_errors import ApiError
 
 router = APIRouter(tags=["figures"])
@@ -63,13 +68,20 @@ def _months_before(month: Month, count: int) -> Month:
     return month
 
 
-async def _rows(deps: ApiDeps, start: Month, end: Month, area: str | None) -> list[f.FigureRow]:
+async def _rows(
+    deps: ApiDeps, reader: Reader, start: Month, end: Month, area: str | None
+) -> tuple[Scope, list[ShownRow]]:
     async with (
         deps.pool.acquire() as conn,
-        # One snapshot for every query, so the figures of one answer agree with each other.
+        # One snapshot for every query, so the figures of one answer agree with each other
+        # and with the directory that decided the reader's areas.
         conn.transaction(isolation="repeatable_read", readonly=True),
     ):
-        return await f.figures(conn, start, end, area)
+        scope = await scope_of(conn, reader)
+        check_area(scope, area)
+        rows = await f.figures(conn, start, end, area, scope.areas)
+    shown = exact if scope.exact else suppress
+    return scope, [shown(row) for row in rows]
 
 
 @router.get("/figures", response_model=FiguresPage)
@@ -80,13 +92,16 @@ async def get_figures(
     last: ToMonth = None,
     area: AreaFilter = None,
 ) -> FiguresPage:
-    """Programme figures per area and calendar month (UTC); definitions in the schema."""
+    """Programme figures per area and calendar month (UTC) of the areas you may see;
+    definitions in the schema; small counts withheld unless you are an auditor."""
     start, end = _period(deps, first, last)
-    rows = await _rows(deps, start, end, area)
+    scope, rows = await _rows(deps, reader, start, end, area)
     return FiguresPage(
         from_month=str(start),
         to_month=str(end),
         area=area,
+        areas_in_scope=scope.sorted_areas(),
+        suppressed_below=None if scope.exact else THRESHOLD,
         rows=[figures_view(row) for row in rows],
     )
 
@@ -100,9 +115,10 @@ async def get_figures_csv(
     area: AreaFilter = None,
 ) -> Response:
     """The same figures as CSV: a header row, one row per area and month; outcomes as
-    ``outcome_<code>`` columns; empty cells where a figure is undefined."""
+    ``outcome_<code>`` columns; empty cells where a figure is undefined, ``<5`` for a count
+    from 1 to 4 and ``[c]`` for another withheld figure."""
     start, end = _period(deps, first, last)
-    rows = await _rows(deps, start, end, area)
+    _, rows = await _rows(deps, reader, start, end, area)
     name = f"referral-hub-figures-{start}-to-{end}{'-' + area if area else ''}.csv"
     return Response(
         figures_csv(rows),
@@ -117,13 +133,17 @@ async def get_county_lines(
     deps: Deps,
     as_of: Annotated[date | None, Query(description="YYYY-MM-DD (UTC); default: today.")] = None,
 ) -> CountyLinesPage:
-    """Active county lines per area: distinct lines named in intelligence recorded in the
-    28 days ending with ``as_of`` (discredited intelligence left out)."""
+    """Active county lines per area you may see: distinct lines named in intelligence
+    recorded in the 28 days ending with ``as_of`` (discredited intelligence left out)."""
     day = as_of or deps.clock.now().date()
     if not in_range(day):
         raise ApiError(
             422, "invalid_date", f"as_of must lie between {EARLIEST_YEAR} and {LATEST_YEAR}"
         )
-    async with deps.pool.acquire() as conn:
-        found = await f.county_lines(conn, day)
+    async with (
+        deps.pool.acquire() as conn,
+        conn.transaction(isolation="repeatable_read", readonly=True),
+    ):
+        scope = await scope_of(conn, reader)
+        found = await f.county_lines(conn, day, scope.areas)
     return county_lines_view(found)

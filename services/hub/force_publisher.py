@@ -1,0 +1,42 @@
+"""Publishing as a force's sending system: the one place `hub intelligence` puts a force's
+events on Kafka.
+
+For now it uses the stack's plain Kafka connection (``HUB_KAFKA_BOOTSTRAP``), as every
+local client does. When Kafka principals per force system and signed events arrive, this
+function is what changes: it will connect as the force's principal and sign the event as
+that force; its callers stay as they are.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from referral_schemas import Envelope, serialize_event
+from referral_schemas.topics import POLICE_INTELLIGENCE
+
+
+@dataclass(frozen=True)
+class Published:
+    topic: str
+    key: str
+    partition: int
+    offset: int
+
+
+async def publish_as_force(stack: dict[str, str], force: str, envelope: Envelope[Any]) -> Published:
+    """Publish one intelligence event of ``force`` (acks from every replica), keyed
+    ``<force>:<intelligence_ref>`` as the contract requires."""
+    key = envelope.data.kafka_key()
+    if not key.startswith(f"{force}:"):
+        raise ValueError("a force publishes only its own intelligence")
+    producer = AIOKafkaProducer(
+        bootstrap_servers=stack["HUB_KAFKA_BOOTSTRAP"], acks="all", enable_idempotence=True
+    )
+    await producer.start()
+    try:
+        meta = await producer.send_and_wait(
+            POLICE_INTELLIGENCE, serialize_event(envelope), key=key.encode()
+        )
+    finally:
+        await producer.stop()
+    return Published(POLICE_INTELLIGENCE, key, meta.partition, meta.offset)

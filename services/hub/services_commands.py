@@ -34,7 +34,11 @@ INSECURE_HTTP_ONLY = {"CONSOLE_ALLOW_INSECURE_HTTP": "true"}
 # The staff and audit APIs serve their interactive docs only when told to (off in any other
 # deployment); on this machine they help a developer try the API, unless the shell says
 # otherwise (e.g. CASEWORK_API_DOCS=false). See services/runtime/api_guard.py.
-LOCAL_API_DOCS = {"casework": {"CASEWORK_API_DOCS": "true"}, "audit": {"AUDIT_API_DOCS": "true"}}
+LOCAL_API_DOCS = {
+    "casework": {"CASEWORK_API_DOCS": "true"},
+    "audit": {"AUDIT_API_DOCS": "true"},
+    "insights": {"INSIGHTS_API_DOCS": "true"},
+}
 
 
 def _service_env(service: str, env: dict[str, str], demo_sign_in: bool) -> dict[str, str]:

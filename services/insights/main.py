@@ -26,7 +26,11 @@ def build(settings: InsightsSettings) -> ServiceSpec:
             Subscription(REFERRAL_EVENTS, on_referral_event),
         ],
         clock=clock,
-        background=[http_task(settings.http_host, settings.http_port, verifier, clock)],
+        background=[
+            http_task(
+                settings.http_host, settings.http_port, verifier, clock, settings.api_hardening()
+            )
+        ],
     )
 
 

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from services.insights.api import routes
 from services.insights.api.auth import ApiDeps
 from services.runtime.api_errors import install_error_handlers
+from services.runtime.api_guard import DEFAULT_HARDENING, ApiHardening, install_guard
 from services.runtime.auth import TokenVerifier
 from services.runtime.clock import Clock
 
@@ -47,9 +48,22 @@ month's referrals were reached, or the engagement rate when `engaged` is withhel
 """
 
 
-def create_app(pool: "asyncpg.Pool[Any]", verifier: TokenVerifier, clock: Clock) -> FastAPI:
-    app = FastAPI(title="referral-hub insights", version="1", description=DESCRIPTION)
+def create_app(
+    pool: "asyncpg.Pool[Any]",
+    verifier: TokenVerifier,
+    clock: Clock,
+    hardening: ApiHardening = DEFAULT_HARDENING,
+) -> FastAPI:
+    """The API with the hardening every staff-facing API has: a body limit, no-store,
+    security headers, and /docs only where ``hardening`` turns them on."""
+    app = FastAPI(
+        title="referral-hub insights",
+        version="1",
+        description=DESCRIPTION,
+        **hardening.fastapi_options(),
+    )
     app.state.deps = ApiDeps(pool, verifier, clock)
     install_error_handlers(app)
+    install_guard(app, hardening)
     app.include_router(routes.router)
     return app

@@ -3,43 +3,20 @@ and database: police intelligence in, staff work through casework's API, outcome
 
 import json
 import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from referral_schemas.topics import POLICE_INTELLIGENCE, POLICE_OUTCOMES, REFERRAL_EVENTS
 
-from services.runtime.auth import ensure_signing_keys
-from tests.e2e.conftest import Spawn
-from tests.e2e.helpers import event_about, event_for_referral
-from tests.e2e.lifecycle_support import PLENTY, Staff, directory_in_force, sees, start_system
+from tests.e2e.helpers import event_for_referral
+from tests.e2e.lifecycle_support import PLENTY, directory_in_force, sees
+from tests.e2e.lifecycle_system import System, data_of, open_referral, system
 from tests.support.directory import cumbria_directory
 from tests.support.intelligence import encode, key_of, submitted, withdrawn
-from tests.support.kafka import TopicWatch, send, watch
+from tests.support.kafka import send, watch
 
 pytestmark = pytest.mark.e2e
-
-
-@dataclass
-class System:
-    client: httpx.AsyncClient
-    private_key: str
-
-    def staff(self, agency: str, user: str = "worker-1", role: str = "support_worker") -> Staff:
-        return Staff(self.client, self.private_key, user, role, agency=agency)
-
-
-@pytest.fixture
-async def system(
-    spawn: Spawn, tmp_path: Path, request: pytest.FixtureRequest
-) -> AsyncIterator[System]:
-    private_path, public_path = ensure_signing_keys(tmp_path)
-    port = start_system(spawn, request.node.name[:40], public_path)
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-        yield System(client, private_path.read_text())
+__all__ = ["system"]
 
 
 def _barrow_only_twc() -> list[dict[str, Any]]:
@@ -49,20 +26,6 @@ def _barrow_only_twc() -> list[dict[str, Any]]:
         if agency["code"] == "cumbria-recovery-south":
             agency["areas"] = ["kendal"]
     return agencies
-
-
-async def _open(bootstrap: str, events: TopicWatch, message: dict[str, Any]) -> str:
-    """Send the intelligence; returns the id of the referral it opened."""
-    await send(bootstrap, POLICE_INTELLIGENCE, key_of(message), [encode(message)])
-    ref = message["data"]["intelligence_ref"]
-    opened = (await events.wait_for(event_about("ReferralOpened", ref)))[0]
-    return str(opened.json()["data"]["referral_id"])
-
-
-async def _data(events: TopicWatch, event_type: str, rid: str) -> dict[str, Any]:
-    found = (await events.wait_for(event_for_referral(event_type, rid)))[0]
-    data: dict[str, Any] = found.json()["data"]
-    return data
 
 
 async def test_happy_path_from_intelligence_to_outcome_reported_to_police(
@@ -78,8 +41,8 @@ async def test_happy_path_from_intelligence_to_outcome_reported_to_police(
         watch(bootstrap, REFERRAL_EVENTS) as events,
         watch(bootstrap, POLICE_OUTCOMES) as outcomes,
     ):
-        rid = await _open(bootstrap, events, message)
-        assert (await _data(events, "ReferralRouted", rid))["agency"] == "twc-barrow"
+        rid = await open_referral(bootstrap, events, message)
+        assert (await data_of(events, "ReferralRouted", rid))["agency"] == "twc-barrow"
         await sees(worker, rid, status="awaiting_acceptance")
         await worker.act(rid, "accept")
         await worker.act(rid, "contact-attempts", {"method": "phone", "result": "no_answer"})
@@ -88,7 +51,7 @@ async def test_happy_path_from_intelligence_to_outcome_reported_to_police(
         await worker.act(rid, "engagement", {"level": "engaged"})
         await worker.act(rid, "complete", {"outcome": "engaged_with_support"})
         await worker.act(rid, "close")
-        outcome = await _data(outcomes, "OutcomeReported", rid)
+        outcome = await data_of(outcomes, "OutcomeReported", rid)
         await events.drain(quiet_s=3.0)
         await outcomes.drain(quiet_s=1.0)
     history = [r.json()["type"] for r in events.records if r.key == rid.encode()]
@@ -133,8 +96,8 @@ async def test_a_decline_through_the_api_reroutes_to_the_other_barrow_agency(
     await directory_in_force(bootstrap)
     message = submitted()
     async with watch(bootstrap, REFERRAL_EVENTS) as events:
-        rid = await _open(bootstrap, events, message)
-        first = (await _data(events, "ReferralRouted", rid))["agency"]
+        rid = await open_referral(bootstrap, events, message)
+        first = (await data_of(events, "ReferralRouted", rid))["agency"]
         declining = system.staff(first)
         await sees(declining, rid, status="awaiting_acceptance")
         refused = await system.client.post(
@@ -142,7 +105,7 @@ async def test_a_decline_through_the_api_reroutes_to_the_other_barrow_agency(
         )
         assert refused.status_code == 422, "a decline needs a reason"
         await declining.act(rid, "decline", {"reason": "no_capacity"})
-        rerouted = await _data(events, "ReferralRerouted", rid)
+        rerouted = await data_of(events, "ReferralRerouted", rid)
     second = ({"twc-barrow", "cumbria-recovery-south"} - {first}).pop()
     assert (rerouted["from_agency"], rerouted["to_agency"], rerouted["cause"]) == (
         first,
@@ -165,7 +128,7 @@ async def test_withdrawn_intelligence_cancels_the_referral_the_agency_is_working
         watch(bootstrap, REFERRAL_EVENTS) as events,
         watch(bootstrap, POLICE_OUTCOMES) as outcomes,
     ):
-        rid = await _open(bootstrap, events, message)
+        rid = await open_referral(bootstrap, events, message)
         await sees(worker, rid, status="awaiting_acceptance")
         await worker.act(rid, "accept")
         await worker.act(rid, "contact-attempts", {"method": "phone", "result": "no_answer"})
@@ -177,6 +140,5 @@ async def test_withdrawn_intelligence_cancels_the_referral_the_agency_is_working
     late = await system.client.post(f"/referrals/{rid}/visits", json={}, headers=worker.headers())
     assert late.status_code == 409
     assert late.json()["error"] == "referral_cancelled"
-    assert not [r for r in outcomes.records if r.key == rid.encode()], (
-        "police withdrew it themselves: no outcome is reported back"
-    )
+    told = [r.json()["data"]["outcome"] for r in outcomes.records if r.key == rid.encode()]
+    assert told == ["intelligence_withdrawn"], "an agency worked it: police hear how it ended"

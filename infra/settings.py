@@ -10,7 +10,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-KAFKA_VERSION = "4.1.1"
+KAFKA_VERSION = "4.4.0"
 LOCALHOST = "127.0.0.1"
 
 

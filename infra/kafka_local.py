@@ -183,7 +183,9 @@ def _launch(settings: InfraSettings, node: KafkaNode) -> int:
 
 
 async def _wait_ready(settings: InfraSettings) -> None:
-    """Poll until the cluster lists every node as a broker; fail early if a node died."""
+    """Poll until every node answers on its own port and the cluster lists each as a broker;
+    fail early if a node died. (The list alone is not enough after a crash: a node killed a
+    moment ago stays listed until its session times out, while its restart still boots.)"""
     deadline = time.monotonic() + START_TIMEOUT_S
     expected = {n.node_id for n in nodes(settings)}
     while time.monotonic() < deadline:
@@ -191,7 +193,8 @@ async def _wait_ready(settings: InfraSettings) -> None:
             if not processes.is_running(node.name, settings.root):
                 log_tail = broker_log_tail(settings, node)
                 raise InfraError(f"Kafka {node.name} exited during startup:\n{log_tail}")
-        if await registered_brokers(settings) >= expected:
+        answering = [await _answers(node) for node in nodes(settings)]
+        if all(answering) and await registered_brokers(settings) >= expected:
             return
         await asyncio.sleep(1.0)
     raise InfraError(
@@ -212,6 +215,22 @@ async def registered_brokers(settings: InfraSettings) -> set[int]:
         return {int(broker["node_id"]) for broker in cluster.get("brokers", [])}
     except Exception:  # any failure means "not ready yet"
         return set()
+    finally:
+        await admin.close()
+
+
+async def _answers(node: KafkaNode) -> bool:
+    """True once ``node`` itself answers a metadata request: a broker serves requests only
+    after it has recovered its logs and been admitted (unfenced) by the controller."""
+    if not await _accepts_tcp(node):
+        return False
+    admin = AIOKafkaAdminClient(bootstrap_servers=node.address, request_timeout_ms=5000)
+    try:
+        with _quiet("aiokafka"):
+            await admin.start()  # bootstrapping is a metadata round trip to this very node
+        return True
+    except Exception:  # still booting
+        return False
     finally:
         await admin.close()
 

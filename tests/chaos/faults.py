@@ -20,7 +20,7 @@ from infra.topics import TOPICS
 from tests.chaos.fleet import Fleet
 
 RESTART_AFTER_S = 3.0
-BETWEEN_KILLS_S = 5.0
+BETWEEN_KILLS_S = 3.0
 IN_SYNC_TIMEOUT_S = 120.0
 
 
@@ -42,7 +42,7 @@ Fault = Callable[[Chaos], Awaitable[None]]
 
 async def nothing(chaos: Chaos) -> None:
     """No fault: the figures of the same load on a healthy system, for comparison."""
-    await asyncio.sleep(10.0)
+    await asyncio.sleep(5.0)
 
 
 def kill_each_instance_of(service: str) -> Fault:
@@ -81,8 +81,9 @@ async def kill_each_broker_in_turn(chaos: Chaos) -> None:
     for node in nodes(chaos.settings):
         processes.kill(node.name, chaos.settings.root)
         await asyncio.sleep(RESTART_AFTER_S + 2)
-        await asyncio.to_thread(kafka_local.start, chaos.settings)
+        await asyncio.to_thread(kafka_local.start, chaos.settings)  # until it serves again
         await replicas_in_sync(chaos)
+        await asyncio.sleep(BETWEEN_KILLS_S)
 
 
 async def freeze_quorum_leader(chaos: Chaos) -> None:

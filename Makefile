@@ -9,7 +9,11 @@ STAMP := $(VENV)/.installed
 TEST_ENV := HUB_STATE_DIR=$(CURDIR)/.state/test HUB_KAFKA_PORT=29092 \
 	HUB_KAFKA_CONTROLLER_PORT=29093 HUB_PG_PORT=55433
 
-.PHONY: prerequisites install up down demo status lint test test-keep test-down screenshots bench clean
+# The chaos suite starts a three-node cluster of its own (tests/chaos, docs/reliability.md).
+CHAOS_ENV := HUB_CHAOS_STATE_DIR=$(CURDIR)/.state/chaos HUB_CHAOS_KAFKA_PORT=49092 \
+	HUB_CHAOS_KAFKA_CONTROLLER_PORT=49093 HUB_CHAOS_PG_PORT=55449
+
+.PHONY: prerequisites install up down demo status lint test test-keep test-down screenshots bench chaos clean
 
 # Every target starts here, so `make up` and `make test` set up a fresh machine themselves.
 prerequisites: ## apt-get what this machine lacks (Java 17, Maven, Chromium...: infra/prerequisites.sh)
@@ -41,10 +45,10 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: install ## lint, then the whole suite on a real broker and database; stops the test stack after
+test: install ## lint, then the whole suite (chaos included) on real brokers and databases; stops the test stack after
 	$(MAKE) lint
 	$(TEST_ENV) $(BIN)/hub infra up
-	$(TEST_ENV) $(BIN)/pytest; status=$$?; $(TEST_ENV) $(BIN)/hub infra down; exit $$status
+	$(TEST_ENV) $(CHAOS_ENV) $(BIN)/pytest; status=$$?; $(TEST_ENV) $(BIN)/hub infra down; exit $$status
 
 test-keep: install ## the suite without lint, leaving the test stack running (faster reruns)
 	$(TEST_ENV) $(BIN)/hub infra up
@@ -63,6 +67,9 @@ BENCH_ENV := HUB_STATE_DIR=$(CURDIR)/.state/bench HUB_KAFKA_PORT=39092 \
 
 bench: install ## benchmark on its own stack; ARGS=--smoke for a quick one
 	$(BENCH_ENV) $(BIN)/python -m bench.run $(ARGS)
+
+chaos: install ## faults under load on a three-node cluster of its own; prints what each fault cost
+	$(CHAOS_ENV) $(BIN)/pytest -m chaos tests/chaos $(ARGS)
 
 clean: down test-down
 	rm -rf .state

@@ -1,8 +1,9 @@
-"""A single-node Apache Kafka (KRaft combined mode) on 127.0.0.1, from Maven Central jars.
+"""Apache Kafka (KRaft) on 127.0.0.1 from Maven Central jars: one node, or a cluster of three.
 
 No Docker and no Apache download site here (DESIGN.md section 5): Maven fetches the broker
-jars once into a cache shared by every state dir, the storage is formatted once per state dir,
-and the broker runs as a detached process managed by ``infra.processes``.
+jars (and Kafka's command-line tools) once into a cache shared by every state dir, each node's
+storage is formatted once per state dir, and each node runs as a detached process managed by
+``infra.processes``. Layout and configuration of the nodes: ``infra.kafka_config``.
 """
 
 import asyncio
@@ -13,36 +14,40 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from xml.sax.saxutils import quoteattr
 
 from aiokafka.admin import AIOKafkaAdminClient
 
 from infra import ComponentStatus, InfraError, processes, run_sync
+from infra.kafka_config import (
+    KafkaNode,
+    cluster_folder,
+    every_process_name,
+    log4j2_xml,
+    nodes,
+    server_properties,
+    single_folder,
+)
 from infra.settings import KAFKA_VERSION, LOCALHOST, REPO_ROOT, InfraSettings
 
 log = logging.getLogger(__name__)
 
-NAME = "kafka"
 POM = REPO_ROOT / "infra" / "kafka" / "pom.xml"
 START_TIMEOUT_S = 120.0
-MAX_MESSAGE_BYTES = 4 * 1024 * 1024
-
-
-def kafka_dir(settings: InfraSettings) -> Path:
-    """Config, data and logs of this state dir's broker."""
-    return settings.root / "kafka"
+# A complete cache holds the broker and the tools (an older cache may lack the tools).
+MARKER_JARS = (f"kafka_2.13-{KAFKA_VERSION}.jar", f"kafka-tools-{KAFKA_VERSION}.jar")
 
 
 def ensure_jars(settings: InfraSettings | None = None) -> Path:
-    """Fetch the broker jars with Maven unless the cache already has them; returns the folder.
+    """Fetch the broker and tools jars with Maven unless cached; returns the folder.
 
     Maven writes into a sibling folder that is renamed into place only when complete, so an
     interrupted download is never taken for a usable cache.
     """
     libs = (settings or InfraSettings()).kafka_jars_dir.expanduser()
-    if (libs / f"kafka_2.13-{KAFKA_VERSION}.jar").is_file():
+    if all((libs / jar).is_file() for jar in MARKER_JARS):
         return libs
     log.info("fetching Kafka %s jars from Maven Central into %s", KAFKA_VERSION, libs)
     partial = libs.with_name(f"{libs.name}.partial-{uuid.uuid4().hex[:8]}")
@@ -54,6 +59,8 @@ def ensure_jars(settings: InfraSettings | None = None) -> Path:
         shutil.rmtree(partial, ignore_errors=True)
         output = _tail(result.stdout + result.stderr)
         raise InfraError(f"mvn could not fetch the Kafka jars:\n{output}")
+    if libs.exists():  # an incomplete cache of an earlier layout: replace it
+        shutil.rmtree(libs, ignore_errors=True)
     try:
         partial.rename(libs)
     except OSError:  # another process finished first; its copy is as good as ours
@@ -61,91 +68,30 @@ def ensure_jars(settings: InfraSettings | None = None) -> Path:
     return libs
 
 
-def server_properties(settings: InfraSettings) -> str:
-    """The broker+controller config: one node, loopback only, single-replica internal topics."""
-    port, ctrl = settings.kafka_port, settings.kafka_controller_port
-    listeners = f"PLAINTEXT://{LOCALHOST}:{port},CONTROLLER://{LOCALHOST}:{ctrl}"
-    props = {
-        "process.roles": "broker,controller",
-        "node.id": "1",
-        "controller.quorum.bootstrap.servers": f"{LOCALHOST}:{ctrl}",
-        "controller.listener.names": "CONTROLLER",
-        "inter.broker.listener.name": "PLAINTEXT",
-        "listeners": listeners,
-        "advertised.listeners": listeners,
-        "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
-        "log.dirs": str(kafka_dir(settings) / "data"),
-        "auto.create.topics.enable": "false",
-        "num.partitions": "1",
-        "default.replication.factor": "1",
-        "min.insync.replicas": "1",
-        "offsets.topic.replication.factor": "1",
-        "transaction.state.log.replication.factor": "1",
-        "transaction.state.log.min.isr": "1",
-        "share.coordinator.state.topic.replication.factor": "1",
-        "share.coordinator.state.topic.min.isr": "1",
-        "group.initial.rebalance.delay.ms": "0",
-        # Consumers commit after every record (at-least-once); Kafka 4 otherwise holds each
-        # commit 5 ms. Measured: commit p50 7.2 -> 1.95 ms, pipeline 47 -> 69 events/s.
-        "group.coordinator.append.linger.ms": "0",
-        # Accept up to 4 MiB so an oversize intelligence message reaches the consumer and is
-        # dead-lettered with a reason, instead of being refused at the producer.
-        "message.max.bytes": str(MAX_MESSAGE_BYTES),
-        "replica.fetch.max.bytes": str(MAX_MESSAGE_BYTES),
-    }
-    return "".join(f"{key}={value}\n" for key, value in props.items())
-
-
-def log4j2_xml(logs_dir: Path) -> str:
-    """Everything at INFO to logs/server.log; only warnings reach the console (the .out file)."""
-    pattern = "[%d] %p %m (%c)%n"
-    file_name = quoteattr(str(logs_dir / "server.log"))
-    rolled = quoteattr(str(logs_dir / "server.log.%i"))
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<Configuration status="WARN">
-  <Appenders>
-    <Console name="console" target="SYSTEM_OUT">
-      <ThresholdFilter level="WARN"/>
-      <PatternLayout pattern="{pattern}"/>
-    </Console>
-    <RollingFile name="server" fileName={file_name} filePattern={rolled}>
-      <PatternLayout pattern="{pattern}"/>
-      <Policies><SizeBasedTriggeringPolicy size="20 MB"/></Policies>
-      <DefaultRolloverStrategy max="3"/>
-    </RollingFile>
-  </Appenders>
-  <Loggers>
-    <Logger name="kafka.request.logger" level="WARN"/>
-    <Root level="INFO"><AppenderRef ref="console"/><AppenderRef ref="server"/></Root>
-  </Loggers>
-</Configuration>
-"""
-
-
-def _write_configs(settings: InfraSettings) -> tuple[Path, Path]:
+def _write_configs(settings: InfraSettings, node: KafkaNode) -> tuple[Path, Path]:
     """(Re)write server.properties and log4j2.xml so port changes take effect on restart."""
-    kdir = kafka_dir(settings)
-    (kdir / "logs").mkdir(parents=True, exist_ok=True)
-    props, log4j = kdir / "server.properties", kdir / "log4j2.xml"
-    props.write_text(server_properties(settings))
-    log4j.write_text(log4j2_xml(kdir / "logs"))
+    (node.folder / "logs").mkdir(parents=True, exist_ok=True)
+    props, log4j = node.folder / "server.properties", node.folder / "log4j2.xml"
+    props.write_text(server_properties(settings, node))
+    log4j.write_text(log4j2_xml(node.folder / "logs"))
     return props, log4j
 
 
-def _cluster_id(kdir: Path) -> str:
+def _cluster_id(folder: Path) -> str:
     """The cluster id of this state dir, generated once like Kafka's Uuid.randomUuid()."""
-    path = kdir / "cluster.id"
+    path = folder / "cluster.id"
     if path.is_file():
         return path.read_text().strip()
     cluster_id = "-"
     while cluster_id.startswith("-"):  # Kafka avoids ids that look like a CLI option
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+    folder.mkdir(parents=True, exist_ok=True)
     path.write_text(cluster_id + "\n")
     return cluster_id
 
 
-def _java(libs: Path, log4j: Path, heap: str) -> list[str]:
-    """The JVM command prefix shared by the storage tool and the broker."""
+def java_command(libs: Path, log4j: Path, heap: str) -> list[str]:
+    """The JVM command prefix shared by the storage tool, the nodes and Kafka's tools."""
     return [
         "java",
         f"-Xmx{heap}",
@@ -159,62 +105,96 @@ def _java(libs: Path, log4j: Path, heap: str) -> list[str]:
     ]
 
 
-def _format_storage(settings: InfraSettings, libs: Path, props: Path, log4j: Path) -> None:
-    """Format the KRaft storage once; meta.properties marks a formatted data dir."""
-    if (kafka_dir(settings) / "data" / "meta.properties").is_file():
+def _format_storage(
+    settings: InfraSettings, node: KafkaNode, libs: Path, props: Path, log4j: Path
+) -> None:
+    """Format the node's KRaft storage once; meta.properties marks a formatted data dir.
+
+    One node formats itself as a standalone (dynamic) quorum; the three nodes share one
+    cluster id and the static voter list in their configs.
+    """
+    if (node.data_dir / "meta.properties").is_file():
         return
-    cluster_id = _cluster_id(kafka_dir(settings))
-    log.info("formatting Kafka storage (cluster id %s)", cluster_id)
-    argv = [*_java(libs, log4j, "256m"), "kafka.tools.StorageTool", "format", "--standalone"]
+    single = settings.kafka_brokers == 1
+    cluster_id = _cluster_id(node.folder if single else cluster_folder(settings))
+    log.info("formatting Kafka storage of %s (cluster id %s)", node.name, cluster_id)
+    argv = [*java_command(libs, log4j, "256m"), "kafka.tools.StorageTool", "format"]
+    argv += ["--standalone"] if single else []
     argv += ["-t", cluster_id, "-c", str(props)]
     result = subprocess.run(argv, capture_output=True, text=True, timeout=180, check=False)
     if result.returncode != 0:
         raise InfraError(f"Kafka storage format failed:\n{_tail(result.stdout + result.stderr)}")
 
 
-def start(settings: InfraSettings | None = None, *, wait: bool = True) -> int:
-    """Start the broker unless it runs already; returns its pid.
+def _refuse_other_layout(settings: InfraSettings) -> None:
+    """A state dir holds one Kafka layout: its PostgreSQL remembers offsets and events of that
+    log, so silently starting an empty log of the other layout beside it would be wrong."""
+    single_data = single_folder(settings) / "data" / "meta.properties"
+    cluster_data = list(cluster_folder(settings).glob("node-*/data/meta.properties"))
+    if settings.kafka_brokers == 1 and cluster_data:
+        other = "three Kafka nodes"
+    elif settings.kafka_brokers != 1 and single_data.is_file():
+        other = "a one-node Kafka"
+    else:
+        return
+    raise InfraError(
+        f"{settings.root} already holds {other}; use HUB_KAFKA_BROKERS as before, or another "
+        "HUB_STATE_DIR for the other layout"
+    )
 
-    With ``wait=False`` the caller can start PostgreSQL while the JVM boots, then call
-    ``wait_ready``.
+
+def start(settings: InfraSettings | None = None, *, wait: bool = True) -> list[int]:
+    """Start every node that is not running; returns the pids of all nodes.
+
+    With ``wait=False`` the caller can start PostgreSQL while the JVMs boot, then call
+    ``wait_ready``. Also restarts a node that was killed while the others kept running.
     """
     settings = settings or InfraSettings()
-    pid = processes.read_pid(NAME, settings.root) or _launch(settings)
+    _refuse_other_layout(settings)
+    pids = [
+        processes.read_pid(n.name, settings.root) or _launch(settings, n) for n in nodes(settings)
+    ]
     if wait:
         wait_ready(settings)
-    return pid
+    return pids
 
 
 def wait_ready(settings: InfraSettings | None = None) -> None:
-    """Block until the broker answers metadata requests (up to 120 s), else stop it and fail."""
+    """Block until every node is a registered broker (up to 120 s), else stop them and fail."""
     settings = settings or InfraSettings()
     try:
         run_sync(lambda: _wait_ready(settings))
     except InfraError:
-        processes.stop(NAME, 30.0, settings.root)  # a half-started broker would block a retry
+        stop(settings, 30.0)  # half-started nodes would block a retry
         raise
 
 
-def _launch(settings: InfraSettings) -> int:
-    """Fetch, configure, format and spawn the broker; returns its pid without waiting."""
-    processes.require_free_port(settings.kafka_port, what="Kafka")
-    processes.require_free_port(settings.kafka_controller_port, what="Kafka controller")
+def _launch(settings: InfraSettings, node: KafkaNode) -> int:
+    """Fetch, configure, format and spawn one node; returns its pid without waiting."""
+    processes.require_free_port(node.port, what=f"Kafka ({node.name})")
+    processes.require_free_port(node.controller_port, what=f"Kafka controller ({node.name})")
     libs = ensure_jars(settings)
-    props, log4j = _write_configs(settings)
-    _format_storage(settings, libs, props, log4j)
-    argv = [*_java(libs, log4j, settings.kafka_heap), "kafka.Kafka", str(props)]
-    log.info("starting Kafka on %s", settings.kafka_bootstrap)
-    out = kafka_dir(settings) / "kafka.out"
-    return processes.start(NAME, argv, log_path=out, state_dir=settings.root)
+    props, log4j = _write_configs(settings, node)
+    _format_storage(settings, node, libs, props, log4j)
+    argv = [*java_command(libs, log4j, settings.broker_heap), "kafka.Kafka", str(props)]
+    log.info("starting Kafka %s on %s", node.name, node.address)
+    out = node.folder / "kafka.out"
+    return processes.start(node.name, argv, log_path=out, state_dir=settings.root)
 
 
 async def _wait_ready(settings: InfraSettings) -> None:
-    """Poll until the broker lists itself in a metadata response; fail early if it died."""
+    """Poll until every node answers on its own port and the cluster lists each as a broker;
+    fail early if a node died. (The list alone is not enough after a crash: a node killed a
+    moment ago stays listed until its session times out, while its restart still boots.)"""
     deadline = time.monotonic() + START_TIMEOUT_S
+    expected = {n.node_id for n in nodes(settings)}
     while time.monotonic() < deadline:
-        if not processes.is_running(NAME, settings.root):
-            raise InfraError(f"Kafka exited during startup:\n{broker_log_tail(settings)}")
-        if await _answers_metadata(settings.kafka_bootstrap):
+        for node in nodes(settings):
+            if not processes.is_running(node.name, settings.root):
+                log_tail = broker_log_tail(settings, node)
+                raise InfraError(f"Kafka {node.name} exited during startup:\n{log_tail}")
+        answering = [await _answers(node) for node in nodes(settings)]
+        if all(answering) and await registered_brokers(settings) >= expected:
             return
         await asyncio.sleep(1.0)
     raise InfraError(
@@ -222,24 +202,46 @@ async def _wait_ready(settings: InfraSettings) -> None:
     )
 
 
-async def _answers_metadata(bootstrap: str) -> bool:
-    """One metadata round trip; False on any connection problem (the broker is still booting)."""
-    host, port = bootstrap.rsplit(":", 1)
-    try:  # a bare TCP probe first keeps aiokafka from logging errors while the JVM boots
-        _, writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)), 2.0)
-        writer.close()
-    except (OSError, TimeoutError):
-        return False
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+async def registered_brokers(settings: InfraSettings) -> set[int]:
+    """Node ids of the live brokers the cluster reports; empty while it cannot be reached."""
+    reachable = [n.address for n in nodes(settings) if await _accepts_tcp(n)]
+    if not reachable:  # a bare TCP probe first keeps aiokafka quiet while the JVMs boot
+        return set()
+    admin = AIOKafkaAdminClient(bootstrap_servers=",".join(reachable), request_timeout_ms=5000)
     try:
-        with _quiet("aiokafka"):  # failed probes are expected while the broker boots
+        with _quiet("aiokafka"):  # failed probes are expected while the brokers boot
             await admin.start()
         cluster = await admin.describe_cluster()
-        return bool(cluster.get("brokers"))
+        return {int(broker["node_id"]) for broker in cluster.get("brokers", [])}
     except Exception:  # any failure means "not ready yet"
+        return set()
+    finally:
+        await admin.close()
+
+
+async def _answers(node: KafkaNode) -> bool:
+    """True once ``node`` itself answers a metadata request: a broker serves requests only
+    after it has recovered its logs and been admitted (unfenced) by the controller."""
+    if not await _accepts_tcp(node):
+        return False
+    admin = AIOKafkaAdminClient(bootstrap_servers=node.address, request_timeout_ms=5000)
+    try:
+        with _quiet("aiokafka"):
+            await admin.start()  # bootstrapping is a metadata round trip to this very node
+        return True
+    except Exception:  # still booting
         return False
     finally:
         await admin.close()
+
+
+async def _accepts_tcp(node: KafkaNode) -> bool:
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(LOCALHOST, node.port), 2.0)
+        writer.close()
+        return True
+    except (OSError, TimeoutError):
+        return False
 
 
 @contextmanager
@@ -254,26 +256,44 @@ def _quiet(logger_name: str) -> Iterator[None]:
         logger.setLevel(previous)
 
 
-def stop(settings: InfraSettings | None = None, timeout: float = 60.0) -> bool:
-    """Graceful shutdown (SIGTERM lets KRaft flush its log); False if it was not running."""
+def stop(settings: InfraSettings | None = None, timeout: float = 60.0) -> list[str]:
+    """Graceful shutdown of every Kafka node of the state dir (SIGTERM lets KRaft flush its
+    log); returns the names of the nodes that were running.
+
+    The nodes of a cluster are stopped together: stopped one by one, the last would wait for
+    a controller quorum that is gone before it shuts down.
+    """
     settings = settings or InfraSettings()
-    return processes.stop(NAME, timeout, settings.root)
+    names = every_process_name()
+    with ThreadPoolExecutor(max_workers=len(names)) as pool:
+        stopped = pool.map(lambda name: processes.stop(name, timeout, settings.root), names)
+        return [name for name, was_running in zip(names, stopped, strict=True) if was_running]
 
 
-def status(settings: InfraSettings | None = None) -> ComponentStatus:
-    """Whether the broker process of this state dir is alive, and where it listens."""
+def status(settings: InfraSettings | None = None) -> list[ComponentStatus]:
+    """One entry per node: alive?, where it listens, pid."""
     settings = settings or InfraSettings()
-    pid = processes.read_pid(NAME, settings.root)
-    return ComponentStatus(NAME, pid is not None, settings.kafka_bootstrap, pid)
+    configured = nodes(settings)
+    shown = [
+        ComponentStatus(n.name, pid is not None, n.address, pid)
+        for n in configured
+        for pid in [processes.read_pid(n.name, settings.root)]
+    ]
+    # A node of the other layout still running (HUB_KAFKA_BROKERS changed since) is shown too.
+    others = set(every_process_name()) - {n.name for n in configured}
+    for name in sorted(others):
+        if (pid := processes.read_pid(name, settings.root)) is not None:
+            shown.append(ComponentStatus(name, True, "(other HUB_KAFKA_BROKERS)", pid))
+    return shown
 
 
-def broker_log_tail(settings: InfraSettings, lines: int = 40) -> str:
-    """The end of the JVM output and of server.log, for error messages."""
-    kdir = kafka_dir(settings)
+def broker_log_tail(settings: InfraSettings, node: KafkaNode | None = None, lines: int = 40) -> str:
+    """The end of the JVM output and of server.log of ``node`` (default: every node)."""
     parts = []
-    for path in (kdir / "kafka.out", kdir / "logs" / "server.log"):
-        if path.is_file():
-            parts.append(f"--- {path}\n{_tail(path.read_text(errors='replace'), lines)}")
+    for each in [node] if node is not None else nodes(settings):
+        for path in (each.folder / "kafka.out", each.folder / "logs" / "server.log"):
+            if path.is_file():
+                parts.append(f"--- {path}\n{_tail(path.read_text(errors='replace'), lines)}")
     return "\n".join(parts) or "(no broker log yet)"
 
 

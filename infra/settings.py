@@ -6,11 +6,11 @@ This is the only module that reads the environment; everything else takes an
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-KAFKA_VERSION = "4.1.1"
+KAFKA_VERSION = "4.4.0"
 LOCALHOST = "127.0.0.1"
 
 
@@ -28,19 +28,44 @@ class InfraSettings(BaseSettings):
         default=REPO_ROOT / ".state" / "dev",
         description="Data, logs, pid files and generated secrets of one stack.",
     )
-    kafka_port: int = Field(default=19092, description="Kafka client listener (PLAINTEXT).")
-    kafka_controller_port: int = Field(default=19093, description="KRaft controller listener.")
+    kafka_brokers: int = Field(
+        default=1,
+        description="Kafka nodes: 1 (development default) or 3 (a KRaft cluster of three "
+        "combined broker+controller nodes, topics replicated three times).",
+    )
+    kafka_port: int = Field(default=19092, description="Kafka client listener of node 1.")
+    kafka_controller_port: int = Field(default=19093, description="KRaft listener of node 1.")
+    kafka_port_step: int = Field(
+        default=100, ge=1, description="Node n listens on kafka_port + (n-1) * step (and so on)."
+    )
     pg_port: int = Field(default=55432, description="Embedded PostgreSQL TCP port.")
     database_url: SecretStr | None = Field(
         default=None,
         validation_alias="DATABASE_URL",
         description="Admin DSN of an existing server; when set, no embedded server is started.",
     )
-    kafka_heap: str = Field(default="768m", description="JVM -Xmx of the broker (2-core box).")
+    kafka_heap: str | None = Field(
+        default=None,
+        description="JVM -Xmx of each node; unset: 768m for one node, 512m each for three "
+        "(a 2-core, 24 GiB machine runs the services beside them).",
+    )
+    kafka_command_config: Path | None = Field(
+        default=None,
+        description="Client properties file `hub kafka` passes to Kafka's tools as "
+        "--command-config (credentials, once the broker authenticates clients).",
+    )
     kafka_jars_dir: Path = Field(
         default_factory=_default_jars_dir,
         description="Cache of the broker jars fetched from Maven Central.",
     )
+
+    @field_validator("kafka_brokers")
+    @classmethod
+    def _one_or_three(cls, brokers: int) -> int:
+        """Two nodes cannot outvote a failure and more do not fit this machine's budget."""
+        if brokers not in (1, 3):
+            raise ValueError("HUB_KAFKA_BROKERS must be 1 or 3")
+        return brokers
 
     @property
     def root(self) -> Path:
@@ -48,6 +73,27 @@ class InfraSettings(BaseSettings):
         return self.state_dir.expanduser().resolve()
 
     @property
+    def broker_heap(self) -> str:
+        """-Xmx of each Kafka node."""
+        return self.kafka_heap or ("768m" if self.kafka_brokers == 1 else "512m")
+
+    @property
+    def kafka_ports(self) -> list[int]:
+        """Client listener port of each node, node 1 first."""
+        return [self.kafka_port + n * self.kafka_port_step for n in range(self.kafka_brokers)]
+
+    @property
+    def kafka_controller_ports(self) -> list[int]:
+        """KRaft controller listener port of each node, node 1 first."""
+        step = self.kafka_port_step
+        return [self.kafka_controller_port + n * step for n in range(self.kafka_brokers)]
+
+    @property
+    def kafka_replication(self) -> int:
+        """Replicas of every topic: one per node, at most three."""
+        return min(self.kafka_brokers, 3)
+
+    @property
     def kafka_bootstrap(self) -> str:
-        """Bootstrap address clients use to reach the local broker."""
-        return f"{LOCALHOST}:{self.kafka_port}"
+        """Bootstrap list clients use to reach the local broker(s): every node, comma-separated."""
+        return ",".join(f"{LOCALHOST}:{port}" for port in self.kafka_ports)

@@ -5,7 +5,7 @@
 operator's ``hub`` commands and the tests. Format: one ``KEY=VALUE`` per line, ``#``
 comments, no quoting::
 
-    HUB_KAFKA_BOOTSTRAP=127.0.0.1:19092
+    HUB_KAFKA_BOOTSTRAP=127.0.0.1:19092    (three nodes: 127.0.0.1:19092,127.0.0.1:19192,...)
     INTAKE_DATABASE_URL=postgresql://intake:<password>@127.0.0.1:55432/referral_hub
     ...one <SERVICE>_DATABASE_URL per service...
     HUB_ADMIN_DATABASE_URL=postgresql://postgres:<password>@127.0.0.1:55432/postgres
@@ -31,6 +31,7 @@ from aiokafka.errors import KafkaError
 from infra import ComponentStatus, InfraError, kafka_local, postgres_local, run_sync, write_private
 from infra.app_secrets import ensure_app_secrets
 from infra.database import SERVICES, ensure_database, ensure_service_role
+from infra.kafka_config import with_layout_of_state_dir
 from infra.settings import InfraSettings
 from infra.topics import ensure_topics
 from services.audit.signing import ensure_checkpoint_key
@@ -93,7 +94,7 @@ def _exclusive(settings: InfraSettings) -> Iterator[None]:
 
 def up(settings: InfraSettings | None = None) -> dict[str, str]:
     """Start and provision everything; returns the values written to the env file."""
-    settings = settings or InfraSettings()
+    settings = with_layout_of_state_dir(settings or InfraSettings())
     with _exclusive(settings):
         close_state_dir(settings)
         kafka_local.start(settings, wait=False)  # the JVM boots while PostgreSQL starts
@@ -157,7 +158,7 @@ async def provision(admin: str, bootstrap: str, settings: InfraSettings) -> dict
     env["AUDIT_TOKEN_PUBLIC_KEY_FILE"] = public_key
     # The ledger's checkpoint signing key: outside the database, like a real deployment's HSM.
     env["AUDIT_CHECKPOINT_KEY_FILE"] = str(ensure_checkpoint_key(settings.root))
-    report = await ensure_topics(bootstrap)
+    report = await ensure_topics(bootstrap, replication=settings.kafka_replication)
     if report.created:
         log.info("created topics: %s", ", ".join(report.created))
     for topic, (expected, actual) in report.mismatched.items():
@@ -194,16 +195,15 @@ def load_env(state_dir: Path | None = None) -> dict[str, str]:
 def down(settings: InfraSettings | None = None) -> list[str]:
     """Stop the local servers (never an external DATABASE_URL); returns what was stopped."""
     settings = settings or InfraSettings()
-    stopped = []
+    stopped: list[str] = []
     with _exclusive(settings):
-        if kafka_local.stop(settings):
-            stopped.append(kafka_local.NAME)
+        stopped += kafka_local.stop(settings)
         if postgres_local.stop(settings):
             stopped.append(postgres_local.NAME)
     return stopped
 
 
 def status(settings: InfraSettings | None = None) -> list[ComponentStatus]:
-    """One entry per component: running?, address, pid."""
-    settings = settings or InfraSettings()
-    return [kafka_local.status(settings), postgres_local.status(settings)]
+    """One entry per component (each Kafka node, then PostgreSQL): running?, address, pid."""
+    settings = with_layout_of_state_dir(settings or InfraSettings())
+    return [*kafka_local.status(settings), postgres_local.status(settings)]

@@ -49,15 +49,23 @@ class TopicReport:
     mismatched: Mapping[str, tuple[int, int]]
 
 
-async def ensure_topics(bootstrap: str, specs: tuple[TopicSpec, ...] = TOPICS) -> TopicReport:
-    """Create missing topics (replication 1, single node) and compare partition counts."""
+def durability(replication: int) -> dict[str, str]:
+    """Topic config for ``replication`` replicas: with three, a write is acknowledged once two
+    hold it (producers send acks=all), so one node may fail without losing or refusing it."""
+    return {"min.insync.replicas": "2" if replication >= 3 else "1"}
+
+
+async def ensure_topics(
+    bootstrap: str, specs: tuple[TopicSpec, ...] = TOPICS, *, replication: int = 1
+) -> TopicReport:
+    """Create missing topics with ``replication`` replicas and compare partition counts."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         existing = await partition_counts(admin)
         missing = [spec for spec in specs if spec.name not in existing]
         if missing:
-            await _create(admin, missing)
+            await _create(admin, missing, replication)
         mismatched = {
             spec.name: (spec.partitions, existing[spec.name])
             for spec in specs
@@ -74,9 +82,17 @@ async def partition_counts(admin: AIOKafkaAdminClient) -> dict[str, int]:
     return {str(topic["topic"]): len(topic["partitions"]) for topic in described}
 
 
-async def _create(admin: AIOKafkaAdminClient, specs: list[TopicSpec]) -> None:
+async def _create(admin: AIOKafkaAdminClient, specs: list[TopicSpec], replication: int) -> None:
     """Create ``specs``; a topic created concurrently by someone else is fine."""
-    new = [NewTopic(s.name, s.partitions, 1, topic_configs=dict(s.config)) for s in specs]
+    new = [
+        NewTopic(
+            s.name,
+            s.partitions,
+            replication,
+            topic_configs={**durability(replication), **s.config},
+        )
+        for s in specs
+    ]
     response = await admin.create_topics(new)
     errors = [
         f"{err['topic']}: {err.get('error_message') or err['error_code']}"

@@ -3,16 +3,18 @@
 import pytest
 
 from infra import stack
+from infra.kafka_config import with_layout_of_state_dir
 from infra.settings import InfraSettings
 
 
 @pytest.fixture(scope="session")
 def infra_settings() -> InfraSettings:
-    """The test stack's settings; refuses to run against the default (developer's) state dir."""
+    """The test stack's settings (one Kafka node or three, as its state dir holds); refuses to
+    run against the default (developer's) state dir."""
     settings = InfraSettings()
     if "state_dir" not in settings.model_fields_set:
         pytest.fail("set HUB_STATE_DIR (and test ports) so tests never touch the dev stack")
-    return settings
+    return with_layout_of_state_dir(settings)
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,10 @@
 """``hub infra up|down|status``: the local Kafka and PostgreSQL of one state dir."""
 
 import logging
+from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
@@ -30,10 +32,21 @@ def _show_progress() -> None:
 
 
 @infra_app.command()
-def up() -> None:
+def up(
+    brokers: Annotated[
+        int | None,
+        typer.Option(
+            help="Kafka nodes: 1, or 3 for a KRaft cluster whose topics keep three replicas "
+            "(default: HUB_KAFKA_BROKERS, else 1). Use the same number for a state dir each time."
+        ),
+    ] = None,
+) -> None:
     """Start Kafka and PostgreSQL, create the database, service roles and topics."""
     _show_progress()
-    settings = InfraSettings()
+    try:
+        settings = InfraSettings() if brokers is None else InfraSettings(kafka_brokers=brokers)
+    except ValidationError as err:
+        raise typer.BadParameter("--brokers must be 1 or 3") from err
     try:
         env = stack.up(settings)
     except InfraError as err:
@@ -47,7 +60,8 @@ def up() -> None:
 
 @infra_app.command()
 def down() -> None:
-    """Stop Kafka and the embedded PostgreSQL; data is kept, a DATABASE_URL server untouched."""
+    """Stop every Kafka node and the embedded PostgreSQL; data is kept, a DATABASE_URL server
+    untouched."""
     _show_progress()
     try:
         stopped = stack.down(InfraSettings())
@@ -59,7 +73,7 @@ def down() -> None:
 
 @infra_app.command()
 def status() -> None:
-    """Show whether each component runs, where it listens and its pid."""
+    """Show whether each component (each Kafka node, PostgreSQL) runs, where and its pid."""
     table = Table(title="referral-hub infra")
     for column in ("component", "state", "address", "pid"):
         table.add_column(column)

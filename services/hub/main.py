@@ -9,6 +9,7 @@ from services.hub.deadletters_commands import deadletters_app
 from services.hub.directory_commands import directory_app
 from services.hub.infra_commands import infra_app
 from services.hub.intelligence_commands import intelligence_app
+from services.hub.kafka_commands import KAFKA_CONTEXT, kafka
 from services.hub.referrals_commands import referrals_app
 from services.hub.token_commands import token
 
@@ -25,6 +26,7 @@ app.command("demo")(demo_commands.demo)
 app.command("token")(token)
 app.command("bench")(bench)
 app.add_typer(infra_app, name="infra")
+app.command("kafka", context_settings=KAFKA_CONTEXT)(kafka)
 referrals_app.command("show")(timeline_commands.show)
 app.add_typer(referrals_app, name="referrals")
 app.add_typer(intelligence_app, name="intelligence")

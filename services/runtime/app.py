@@ -24,7 +24,7 @@ from services.runtime.consumer import Handler, MessageProcessor, RetryPolicy
 from services.runtime.db import connect, create_pool
 from services.runtime.dead_letter import ReceivedRecord
 from services.runtime.http import serve
-from services.runtime.kafka_clients import MAX_REQUEST_BYTES, make_producer
+from services.runtime.kafka_clients import MAX_REQUEST_BYTES, bootstrap_servers, make_producer
 from services.runtime.logs import configure_logging, get_logger
 from services.runtime.metrics import ConsumerSource
 from services.runtime.migrations import migrate_service
@@ -145,7 +145,8 @@ async def run_service(spec: ServiceSpec) -> None:
     )
     tasks = [asyncio.create_task(relay.run(), name="outbox-relay")]
     tasks += [asyncio.create_task(task(pool)) for task in spec.background]
-    broker = KafkaBroker(settings.kafka_bootstrap, client_id=spec.name, logger=None)
+    servers = bootstrap_servers(settings.kafka_bootstrap)
+    broker = KafkaBroker(servers, client_id=spec.name, logger=None)
     retry = RetryPolicy(
         settings.consumer_max_attempts, settings.retry_base_delay_s, settings.retry_max_delay_s
     )

@@ -11,6 +11,12 @@ Compression = Literal["none", "gzip"]
 """Codecs the installed aiokafka can use without extra packages."""
 
 
+def bootstrap_servers(bootstrap: str) -> list[str]:
+    """``host:port[,host:port]`` as a list: FastStream takes a string for a single server and
+    would pass a comma-separated list on as one (unreachable) host."""
+    return [server.strip() for server in bootstrap.split(",") if server.strip()]
+
+
 def make_producer(
     bootstrap: str, client_id: str, *, linger_ms: int = 5, compression: Compression = "none"
 ) -> AIOKafkaProducer:

@@ -27,9 +27,29 @@ async def kafka_admin(stack_env: dict[str, str]) -> AsyncIterator[AIOKafkaAdminC
     await admin.close()
 
 
-async def test_broker_answers_metadata(kafka_admin: AIOKafkaAdminClient) -> None:
+async def test_every_broker_answers_metadata_on_loopback(
+    kafka_admin: AIOKafkaAdminClient, infra_settings: InfraSettings
+) -> None:
     cluster = await kafka_admin.describe_cluster()
-    assert [broker["host"] for broker in cluster["brokers"]] == ["127.0.0.1"]
+    brokers = sorted((broker["host"], broker["port"]) for broker in cluster["brokers"])
+    assert brokers == [("127.0.0.1", port) for port in infra_settings.kafka_ports]
+
+
+async def test_every_partition_has_one_replica_per_node_and_topics_want_a_majority_in_sync(
+    kafka_admin: AIOKafkaAdminClient, infra_settings: InfraSettings
+) -> None:
+    described = await kafka_admin.describe_topics([spec.name for spec in TOPICS])
+    replicas = {len(p["replicas"]) for topic in described for p in topic["partitions"]}
+    assert replicas == {infra_settings.kafka_replication}
+    resources = [ConfigResource(ConfigResourceType.TOPIC, spec.name) for spec in TOPICS]
+    in_sync = {
+        entry["config_value"]
+        for response in await kafka_admin.describe_configs(resources)
+        for resource in response.to_object()["resources"]
+        for entry in resource["config_entries"]
+        if entry["config_names"] == "min.insync.replicas"
+    }
+    assert in_sync == {"2" if infra_settings.kafka_brokers == 3 else "1"}
 
 
 async def test_every_topic_exists_with_its_partition_count(
@@ -91,10 +111,15 @@ async def test_service_role_is_idempotent_and_keeps_its_password(
     assert dsn == stack_env["INTAKE_DATABASE_URL"]
 
 
-def test_hub_infra_status_shows_both_servers_running(stack_env: dict[str, str]) -> None:
+def test_hub_infra_status_shows_every_server_running(
+    stack_env: dict[str, str], infra_settings: InfraSettings
+) -> None:
     result = CliRunner().invoke(app, ["infra", "status"])
     assert result.exit_code == 0, result.output
     rows = {line.split()[1]: line for line in result.output.splitlines() if line.count("│") > 3}
-    assert "running" in rows["kafka"]
-    assert stack_env["HUB_KAFKA_BOOTSTRAP"] in rows["kafka"]
+    addresses = stack_env["HUB_KAFKA_BOOTSTRAP"].split(",")
+    names = ["kafka"] if len(addresses) == 1 else [f"kafka-{n}" for n in (1, 2, 3)]
+    for name, address in zip(names, addresses, strict=True):
+        assert "running" in rows[name]
+        assert address in rows[name]
     assert "running" in rows["postgres"]

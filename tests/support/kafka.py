@@ -10,6 +10,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,14 @@ async def wait_committed(bootstrap: str, group: str, sent: Sent, timeout_s: floa
         deadline = loop.time() + timeout_s
         tp = TopicPartition(sent.topic, sent.partition)
         while True:
-            offsets = await admin.list_consumer_group_offsets(group, partitions=[tp])
+            try:
+                offsets = await admin.list_consumer_group_offsets(group, partitions=[tp])
+            except KafkaError as err:
+                # A fresh broker creates its offsets topic on the first group lookup and
+                # answers "coordinator not available" meanwhile: retriable, like any client.
+                if not err.retriable:
+                    raise
+                offsets = {}
             meta = offsets.get(tp)
             if meta is not None and meta.offset > sent.offset:
                 return

@@ -21,9 +21,12 @@ class ServiceProcess:
         self.env = env
         self.log_path = log_path
         self._proc: subprocess.Popen[bytes] | None = None
+        self._log_start = 0
 
     def start(self) -> "ServiceProcess":
+        """Start (again, after a kill or stop) and wait until this run says it consumes."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
         with self.log_path.open("ab") as log:
             self._proc = subprocess.Popen(
                 [sys.executable, "-m", f"services.{self.name}.main"],
@@ -34,21 +37,33 @@ class ServiceProcess:
         self.wait_for_log('"service_starting"')
         return self
 
-    @property
-    def pid(self) -> int:
-        """The process id (it must have been started)."""
-        assert self._proc is not None, f"{self.name} was never started"
-        return self._proc.pid
-
     def wait_for_log(self, text: str, timeout_s: float = 60.0) -> None:
+        """Wait until the current run (not an earlier one in the same log) logs ``text``."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if self.log_path.exists() and text in self.log_path.read_text(errors="replace"):
+            if text in self.log_since_start():
                 return
             if self._proc is not None and self._proc.poll() is not None:
                 raise AssertionError(f"{self.name} exited early:\n{self.log_tail()}")
             time.sleep(0.1)
         raise AssertionError(f"{self.name} never logged {text}:\n{self.log_tail()}")
+
+    def log_since_start(self) -> str:
+        if not self.log_path.exists():
+            return ""
+        with self.log_path.open("rb") as log:
+            log.seek(self._log_start)
+            return log.read().decode(errors="replace")
+
+    @property
+    def pid(self) -> int | None:
+        """The process id while it runs (None before the start and after the end)."""
+        return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
+
+    def pause(self) -> None:
+        """SIGSTOP: the process freezes with its connections open (a hung VM, a GC pause)."""
+        if self._proc is not None:
+            self._proc.send_signal(signal.SIGSTOP)
 
     def log_tail(self, lines: int = 40) -> str:
         if not self.log_path.exists():

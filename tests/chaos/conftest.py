@@ -1,0 +1,59 @@
+"""The chaos suite's own stack (three Kafka nodes, PostgreSQL, two instances of each service),
+started once for the run and stopped at its end, plus the table it prints."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from infra import stack
+from tests.chaos import report
+from tests.chaos.faults import Chaos
+from tests.chaos.fleet import Fleet
+from tests.chaos.load import Acceptor
+from tests.chaos.recorder import Recorder
+from tests.chaos.stack import ChaosSettings, fresh_stack, infra_settings
+from tests.e2e.lifecycle_support import directory_in_force
+
+
+@dataclass
+class ChaosRun:
+    chaos: Chaos
+    recorder: Recorder
+    rate: float
+
+
+@pytest.fixture(scope="session")
+async def chaos_run() -> AsyncIterator[ChaosRun]:
+    config = ChaosSettings()
+    settings = infra_settings(config)
+    env = fresh_stack(settings)
+    fleet = Fleet(env, settings.root / "logs")
+    recorder = Recorder(env["HUB_KAFKA_BOOTSTRAP"])
+    acceptor: Acceptor | None = None
+    try:
+        await asyncio.to_thread(fleet.start_all)
+        await directory_in_force(env["HUB_KAFKA_BOOTSTRAP"])
+        await recorder.start()
+        key_file = Path(env["CONSOLE_TOKEN_PRIVATE_KEY_FILE"])
+        private_key = await asyncio.to_thread(key_file.read_text)
+        acceptor = Acceptor(fleet.casework_urls(), private_key, recorder.to_accept)
+        acceptor.start()
+        yield ChaosRun(Chaos(settings, env, fleet), recorder, config.rate)
+    finally:
+        if acceptor is not None:
+            await acceptor.stop()
+        await recorder.stop()
+        fleet.stop_all()
+        stack.down(settings)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not report.RESULTS:
+        return
+    path = report.write(report.RESULTS, ChaosSettings().state_dir)
+    terminalreporter.section("chaos: what each fault cost")
+    terminalreporter.write_line(report.table(report.RESULTS))
+    terminalreporter.write_line(f"(details per scenario in {path})")

@@ -1,5 +1,5 @@
 """The chaos suite's own stack (three Kafka nodes, PostgreSQL, two instances of each service),
-started once for the run and stopped at its end, plus the table it prints."""
+started once for the scenarios and stopped after the last, plus the table it prints."""
 
 import asyncio
 from collections.abc import AsyncIterator
@@ -25,7 +25,9 @@ class ChaosRun:
     rate: float
 
 
-@pytest.fixture(scope="session")
+# Module scope: the cluster and services go away as soon as the last scenario has run, not
+# at the end of a whole `make test` session whose other layers they would slow down.
+@pytest.fixture(scope="module")
 async def chaos_run() -> AsyncIterator[ChaosRun]:
     config = ChaosSettings()
     settings = infra_settings(config)

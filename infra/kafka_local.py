@@ -161,12 +161,33 @@ def start(settings: InfraSettings | None = None, *, wait: bool = True) -> list[i
     """
     settings = settings or InfraSettings()
     _refuse_other_layout(settings)
+    _refuse_unauthenticated_nodes(settings)
     pids = [
         processes.read_pid(n.name, settings.root) or _launch(settings, n) for n in nodes(settings)
     ]
     if wait:
         wait_ready(settings)
     return pids
+
+
+def _refuse_unauthenticated_nodes(settings: InfraSettings) -> None:
+    """A node started by an earlier version (before the brokers authenticated clients) keeps
+    its open listeners until it restarts; provisioning cannot reach it the new way, so say
+    what to run instead of timing out. Its config on disk is the one it was started with."""
+    for node in nodes(settings):
+        props = node.folder / "server.properties"
+        running = processes.read_pid(node.name, settings.root) is not None
+        if (
+            running
+            and props.is_file()
+            and "sasl.mechanism.controller.protocol" not in (props.read_text())
+        ):
+            raise InfraError(
+                f"Kafka {node.name} was started before the brokers authenticated clients. "
+                "Restart the stack once so that every client gets an identity (no data is "
+                f"lost): `hub down && hub up` with HUB_STATE_DIR={settings.root} "
+                "(`hub infra down && hub infra up` for Kafka and PostgreSQL alone)"
+            )
 
 
 def wait_ready(settings: InfraSettings | None = None) -> None:

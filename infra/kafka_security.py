@@ -12,11 +12,13 @@ manages (its services, its force systems, any ``force-*`` it once made): missing
 created, others of those principals deleted. Rules for anyone else are left alone.
 """
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
 from pydantic import SecretStr
 
+from infra import InfraError
 from infra.kafka_config import controller_addresses
 from infra.kafka_principals import (
     BROKER,
@@ -57,6 +59,22 @@ async def sync_credentials(settings: InfraSettings, users: KafkaUsers) -> None:
     if users.retired:
         log.info("Kafka credentials removed: %s", ", ".join(sorted(users.retired)))
     forget_retired(settings, users)
+
+
+async def set_credentials_when_ready(
+    settings: InfraSettings, users: KafkaUsers, timeout_s: float = 120.0
+) -> None:
+    """``sync_credentials``, retried while no controller takes it yet (compose provisions
+    right after the Kafka containers open their ports)."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        try:
+            await sync_credentials(settings, users)
+            return
+        except InfraError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(1.0)
 
 
 def _managed(binding: AclBinding, managed: set[str]) -> bool:

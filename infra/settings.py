@@ -54,7 +54,7 @@ class InfraSettings(BaseSettings):
     kafka_command_config: Path | None = Field(
         default=None,
         description="Client properties file `hub kafka` passes to Kafka's tools as "
-        "--command-config (credentials, once the broker authenticates clients).",
+        "--command-config; unset: the operator's, named in the stack's env file.",
     )
     kafka_forces: str = Field(
         default="cumbria",

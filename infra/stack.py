@@ -42,7 +42,7 @@ from infra import ComponentStatus, InfraError, kafka_local, postgres_local, run_
 from infra.app_secrets import ensure_app_secrets
 from infra.database import SERVICES, ensure_database, ensure_service_role
 from infra.kafka_config import with_layout_of_state_dir
-from infra.kafka_security import operator_access, sync_acls, sync_credentials
+from infra.kafka_security import operator_access, set_credentials_when_ready, sync_acls
 from infra.kafka_users import ensure_kafka_users, kafka_env, write_client_configs
 from infra.settings import InfraSettings
 from infra.topics import ensure_topics
@@ -198,7 +198,7 @@ async def provision(admin: str, bootstrap: str, settings: InfraSettings) -> dict
     # The ledger's checkpoint signing key: outside the database, like a real deployment's HSM.
     env["AUDIT_CHECKPOINT_KEY_FILE"] = str(ensure_checkpoint_key(settings.root))
     users = ensure_kafka_users(settings)
-    await sync_credentials(settings, users)
+    await set_credentials_when_ready(settings, users)
     await sync_acls(settings, users)
     write_client_configs(settings, users)
     env.update(kafka_env(settings, users))

@@ -16,6 +16,7 @@ from bench.kafka_io import started_producer, topic_partitions
 from bench.messages import Message
 from infra.topics import TopicSpec, ensure_topics
 from services.runtime.kafka_clients import MAX_REQUEST_BYTES
+from tests.support.kafka_auth import access, client_kwargs
 
 IN_TOPIC = "bench.passthrough.in"
 OUT_TOPIC = "bench.passthrough.out"
@@ -41,12 +42,12 @@ async def passthrough(
     """Batched (the ceiling), or ``per_record``: one record at a time, each produced, acked
     and its offset committed before the next, the shape of a service's consumer today."""
     await ensure_topics(
-        bootstrap, (TopicSpec(IN_TOPIC, PARTITIONS), TopicSpec(OUT_TOPIC, PARTITIONS))
+        access(bootstrap), (TopicSpec(IN_TOPIC, PARTITIONS), TopicSpec(OUT_TOPIC, PARTITIONS))
     )
     ins = await topic_partitions(bootstrap, IN_TOPIC)
     outs = await topic_partitions(bootstrap, OUT_TOPIC)
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
+        **client_kwargs(bootstrap),
         group_id=f"bench-passthrough-{run_id}-{int(per_record)}",
         enable_auto_commit=False,
         max_partition_fetch_bytes=MAX_REQUEST_BYTES,

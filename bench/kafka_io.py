@@ -14,17 +14,18 @@ from aiokafka.admin import AIOKafkaAdminClient
 from referral_schemas.topics import REFERRAL_EVENTS
 
 from services.runtime.kafka_clients import MAX_REQUEST_BYTES, make_producer
+from tests.support.kafka_auth import access, client_kwargs
 
 
 async def started_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
     """The services' producer settings (idempotent, acks=all, linger 5 ms)."""
-    producer = make_producer(bootstrap, client_id)
+    producer = make_producer(access(bootstrap), client_id)
     await producer.start()
     return producer
 
 
 async def topic_partitions(bootstrap: str, topic: str) -> list[TopicPartition]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**client_kwargs(bootstrap))
     await admin.start()
     try:
         described = await admin.describe_topics([topic])
@@ -64,7 +65,7 @@ class ReferralWatch:
 
     async def __aenter__(self) -> "ReferralWatch":
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap,
+            **client_kwargs(self._bootstrap),
             enable_auto_commit=False,
             max_partition_fetch_bytes=MAX_REQUEST_BYTES,
         )
@@ -143,8 +144,8 @@ class LagSampler:
         self._task: asyncio.Task[None] | None = None
 
     async def lag_now(self) -> dict[str, int]:
-        admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap)
-        consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False)
+        admin = AIOKafkaAdminClient(**client_kwargs(self._bootstrap))
+        consumer = AIOKafkaConsumer(**client_kwargs(self._bootstrap), enable_auto_commit=False)
         await admin.start()
         await consumer.start()
         try:
@@ -157,8 +158,8 @@ class LagSampler:
             await admin.close()
 
     async def _run(self) -> None:
-        admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap)
-        consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False)
+        admin = AIOKafkaAdminClient(**client_kwargs(self._bootstrap))
+        consumer = AIOKafkaConsumer(**client_kwargs(self._bootstrap), enable_auto_commit=False)
         await admin.start()
         await consumer.start()
         try:

@@ -22,6 +22,7 @@ from bench.kafka_io import LagSampler, topic_partitions
 from bench.system import System, free_port, start_service, stop_service
 from infra.settings import REPO_ROOT
 from services.runtime.kafka_clients import MAX_REQUEST_BYTES
+from tests.support.kafka_auth import client_kwargs
 
 AUDIT_COMMANDS = REPO_ROOT / "services" / "hub" / "audit_commands.py"
 
@@ -29,7 +30,7 @@ AUDIT_COMMANDS = REPO_ROOT / "services" / "hub" / "audit_commands.py"
 async def raw_read(bootstrap: str, topics: Sequence[str] = (REFERRAL_EVENTS,)) -> dict[str, Any]:
     """Every record of ``topics`` from the beginning to the end they had at the start."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
+        **client_kwargs(bootstrap),
         enable_auto_commit=False,
         max_partition_fetch_bytes=MAX_REQUEST_BYTES,
     )

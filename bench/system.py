@@ -14,6 +14,7 @@ from pathlib import Path
 from bench.config import DEFAULT_STACK_ENV, Options
 from infra import processes, stack
 from infra.settings import InfraSettings
+from tests.support import kafka_auth
 
 SERVICES = ("intake", "routing", "casework")
 """The services on the path from intelligence to an agency's queue (feedback is not)."""
@@ -66,7 +67,14 @@ def _owned(root: Path) -> bool:
 
 
 def start_stack(options: Options) -> tuple[InfraSettings, dict[str, str], bool]:
-    """Kafka and PostgreSQL up; returns (settings, env, whether this run started them)."""
+    """Kafka and PostgreSQL up; returns (settings, env, whether this run started them).
+    The bench's own Kafka clients then connect as the stack's operator (kafka_auth)."""
+    settings, env, started = _start_stack(options)
+    kafka_auth.remember(env)
+    return settings, env, started
+
+
+def _start_stack(options: Options) -> tuple[InfraSettings, dict[str, str], bool]:
     settings = bench_settings()
     root = settings.root
     if options.use_running_stack:

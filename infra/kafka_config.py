@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
+from infra.kafka_principals import BROKER, SUPER_USERS
 from infra.settings import LOCALHOST, InfraSettings
 
 SINGLE_NAME = "kafka"
@@ -99,11 +100,50 @@ def _replication(settings: InfraSettings) -> dict[str, str]:
     }
 
 
-def server_properties(settings: InfraSettings, node: KafkaNode) -> str:
-    """The broker+controller config of ``node``: loopback only, explicit topics."""
-    listeners = (
-        f"PLAINTEXT://{LOCALHOST}:{node.port},CONTROLLER://{LOCALHOST}:{node.controller_port}"
+def controller_addresses(settings: InfraSettings) -> list[str]:
+    """Where provisioning reaches the KRaft controllers: HUB_KAFKA_CONTROLLER_BOOTSTRAP, else
+    every local node's controller listener."""
+    if settings.kafka_controller_bootstrap:
+        return [a.strip() for a in settings.kafka_controller_bootstrap.split(",") if a.strip()]
+    return [f"{LOCALHOST}:{n.controller_port}" for n in nodes(settings)]
+
+
+def _security(broker_password: str) -> dict[str, str]:
+    """Every listener authenticates and the authorizer denies what no ACL allows.
+
+    CLIENT (clients and inter-broker replication): SASL/SCRAM-SHA-512 against the credentials
+    in the cluster metadata. CONTROLLER (KRaft votes, broker registration, provisioning):
+    SASL/PLAIN against the one user in this file, the brokers' own, because SCRAM credentials
+    live in the metadata the controllers serve and cannot authenticate the controllers
+    themselves. Both are plaintext on 127.0.0.1; see docs/security.md, "Kafka".
+    """
+    scram_login = (
+        "org.apache.kafka.common.security.scram.ScramLoginModule required "
+        f'username="{BROKER}" password="{broker_password}";'
     )
+    plain_login = (
+        "org.apache.kafka.common.security.plain.PlainLoginModule required "
+        f'username="{BROKER}" password="{broker_password}" user_{BROKER}="{broker_password}";'
+    )
+    return {
+        "listener.security.protocol.map": "CLIENT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT",
+        "inter.broker.listener.name": "CLIENT",
+        "sasl.mechanism.inter.broker.protocol": "SCRAM-SHA-512",
+        "sasl.mechanism.controller.protocol": "PLAIN",
+        "listener.name.client.sasl.enabled.mechanisms": "SCRAM-SHA-512",
+        "listener.name.client.scram-sha-512.sasl.jaas.config": scram_login,
+        "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
+        "listener.name.controller.plain.sasl.jaas.config": plain_login,
+        "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "allow.everyone.if.no.acl.found": "false",
+        "super.users": ";".join(f"User:{name}" for name in SUPER_USERS),
+    }
+
+
+def server_properties(settings: InfraSettings, node: KafkaNode, broker_password: str) -> str:
+    """The broker+controller config of ``node``: loopback only, explicit topics, every
+    listener authenticated (it holds the brokers' password: written 0600)."""
+    listeners = f"CLIENT://{LOCALHOST}:{node.port},CONTROLLER://{LOCALHOST}:{node.controller_port}"
     quorum = (
         {"controller.quorum.bootstrap.servers": f"{LOCALHOST}:{node.controller_port}"}
         if settings.kafka_brokers == 1
@@ -114,10 +154,9 @@ def server_properties(settings: InfraSettings, node: KafkaNode) -> str:
         "node.id": str(node.node_id),
         **quorum,
         "controller.listener.names": "CONTROLLER",
-        "inter.broker.listener.name": "PLAINTEXT",
         "listeners": listeners,
         "advertised.listeners": listeners,
-        "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+        **_security(broker_password),
         "log.dirs": str(node.data_dir),
         "auto.create.topics.enable": "false",
         "num.partitions": "1",

@@ -16,11 +16,12 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient
 
-from infra import ComponentStatus, InfraError, processes, run_sync
+from infra import ComponentStatus, InfraError, processes, run_sync, write_private
 from infra.kafka_config import (
     KafkaNode,
     cluster_folder,
@@ -30,7 +31,11 @@ from infra.kafka_config import (
     server_properties,
     single_folder,
 )
+from infra.kafka_principals import BROKER
+from infra.kafka_security import operator_access, sync_credentials
+from infra.kafka_users import KafkaUsers, ensure_kafka_users
 from infra.settings import KAFKA_VERSION, LOCALHOST, REPO_ROOT, InfraSettings
+from services.runtime.kafka_clients import KafkaAccess
 
 log = logging.getLogger(__name__)
 
@@ -68,11 +73,14 @@ def ensure_jars(settings: InfraSettings | None = None) -> Path:
     return libs
 
 
-def _write_configs(settings: InfraSettings, node: KafkaNode) -> tuple[Path, Path]:
-    """(Re)write server.properties and log4j2.xml so port changes take effect on restart."""
+def _write_configs(
+    settings: InfraSettings, node: KafkaNode, broker_password: str
+) -> tuple[Path, Path]:
+    """(Re)write server.properties and log4j2.xml so port changes take effect on restart.
+    server.properties holds the brokers' password: only its owner may read it."""
     (node.folder / "logs").mkdir(parents=True, exist_ok=True)
     props, log4j = node.folder / "server.properties", node.folder / "log4j2.xml"
-    props.write_text(server_properties(settings, node))
+    write_private(props, server_properties(settings, node, broker_password))
     log4j.write_text(log4j2_xml(node.folder / "logs"))
     return props, log4j
 
@@ -111,7 +119,9 @@ def _format_storage(
     """Format the node's KRaft storage once; meta.properties marks a formatted data dir.
 
     One node formats itself as a standalone (dynamic) quorum; the three nodes share one
-    cluster id and the static voter list in their configs.
+    cluster id and the static voter list in their configs. No SCRAM credential is added here
+    (``--add-scram`` would show every password in the process list to other users):
+    ``wait_ready`` sets them on the controller listener, for old and new state dirs alike.
     """
     if (node.data_dir / "meta.properties").is_file():
         return
@@ -151,12 +161,33 @@ def start(settings: InfraSettings | None = None, *, wait: bool = True) -> list[i
     """
     settings = settings or InfraSettings()
     _refuse_other_layout(settings)
+    _refuse_unauthenticated_nodes(settings)
     pids = [
         processes.read_pid(n.name, settings.root) or _launch(settings, n) for n in nodes(settings)
     ]
     if wait:
         wait_ready(settings)
     return pids
+
+
+def _refuse_unauthenticated_nodes(settings: InfraSettings) -> None:
+    """A node started by an earlier version (before the brokers authenticated clients) keeps
+    its open listeners until it restarts; provisioning cannot reach it the new way, so say
+    what to run instead of timing out. Its config on disk is the one it was started with."""
+    for node in nodes(settings):
+        props = node.folder / "server.properties"
+        running = processes.read_pid(node.name, settings.root) is not None
+        if (
+            running
+            and props.is_file()
+            and "sasl.mechanism.controller.protocol" not in (props.read_text())
+        ):
+            raise InfraError(
+                f"Kafka {node.name} was started before the brokers authenticated clients. "
+                "Restart the stack once so that every client gets an identity (no data is "
+                f"lost): `hub down && hub up` with HUB_STATE_DIR={settings.root} "
+                "(`hub infra down && hub infra up` for Kafka and PostgreSQL alone)"
+            )
 
 
 def wait_ready(settings: InfraSettings | None = None) -> None:
@@ -174,7 +205,8 @@ def _launch(settings: InfraSettings, node: KafkaNode) -> int:
     processes.require_free_port(node.port, what=f"Kafka ({node.name})")
     processes.require_free_port(node.controller_port, what=f"Kafka controller ({node.name})")
     libs = ensure_jars(settings)
-    props, log4j = _write_configs(settings, node)
+    users = ensure_kafka_users(settings)
+    props, log4j = _write_configs(settings, node, users.password(BROKER))
     _format_storage(settings, node, libs, props, log4j)
     argv = [*java_command(libs, log4j, settings.broker_heap), "kafka.Kafka", str(props)]
     log.info("starting Kafka %s on %s", node.name, node.address)
@@ -185,29 +217,50 @@ def _launch(settings: InfraSettings, node: KafkaNode) -> int:
 async def _wait_ready(settings: InfraSettings) -> None:
     """Poll until every node answers on its own port and the cluster lists each as a broker;
     fail early if a node died. (The list alone is not enough after a crash: a node killed a
-    moment ago stays listed until its session times out, while its restart still boots.)"""
+    moment ago stays listed until its session times out, while its restart still boots.)
+
+    First the credentials: as soon as the controllers answer, every principal gets its SCRAM
+    credential (a state dir from before authentication has none), so the brokers can
+    replicate and the operator, whose identity the probes use, can connect."""
     deadline = time.monotonic() + START_TIMEOUT_S
     expected = {n.node_id for n in nodes(settings)}
+    users = ensure_kafka_users(settings)
+    operator = operator_access(settings.kafka_bootstrap, users)
+    credentials_set = False
     while time.monotonic() < deadline:
         for node in nodes(settings):
             if not processes.is_running(node.name, settings.root):
                 log_tail = broker_log_tail(settings, node)
                 raise InfraError(f"Kafka {node.name} exited during startup:\n{log_tail}")
-        answering = [await _answers(node) for node in nodes(settings)]
-        if all(answering) and await registered_brokers(settings) >= expected:
-            return
+        if not credentials_set:
+            credentials_set = await _set_credentials(settings, users)
+        if credentials_set:
+            answering = [await _answers(node, operator) for node in nodes(settings)]
+            if all(answering) and await registered_brokers(settings, operator) >= expected:
+                return
         await asyncio.sleep(1.0)
     raise InfraError(
         f"Kafka did not answer within {START_TIMEOUT_S:.0f} s:\n{broker_log_tail(settings)}"
     )
 
 
-async def registered_brokers(settings: InfraSettings) -> set[int]:
+async def _set_credentials(settings: InfraSettings, users: KafkaUsers) -> bool:
+    """True once the controllers took the credentials; False while they cannot yet."""
+    try:
+        with _quiet("aiokafka"):
+            await sync_credentials(settings, users)
+        return True
+    except InfraError:  # no controller answers yet (or none is active): ask again
+        return False
+
+
+async def registered_brokers(settings: InfraSettings, operator: KafkaAccess) -> set[int]:
     """Node ids of the live brokers the cluster reports; empty while it cannot be reached."""
     reachable = [n.address for n in nodes(settings) if await _accepts_tcp(n)]
     if not reachable:  # a bare TCP probe first keeps aiokafka quiet while the JVMs boot
         return set()
-    admin = AIOKafkaAdminClient(bootstrap_servers=",".join(reachable), request_timeout_ms=5000)
+    probe = replace(operator, bootstrap=",".join(reachable))
+    admin = AIOKafkaAdminClient(**probe.client_kwargs(), request_timeout_ms=5000)
     try:
         with _quiet("aiokafka"):  # failed probes are expected while the brokers boot
             await admin.start()
@@ -219,12 +272,13 @@ async def registered_brokers(settings: InfraSettings) -> set[int]:
         await admin.close()
 
 
-async def _answers(node: KafkaNode) -> bool:
+async def _answers(node: KafkaNode, operator: KafkaAccess) -> bool:
     """True once ``node`` itself answers a metadata request: a broker serves requests only
     after it has recovered its logs and been admitted (unfenced) by the controller."""
     if not await _accepts_tcp(node):
         return False
-    admin = AIOKafkaAdminClient(bootstrap_servers=node.address, request_timeout_ms=5000)
+    probe = replace(operator, bootstrap=node.address)
+    admin = AIOKafkaAdminClient(**probe.client_kwargs(), request_timeout_ms=5000)
     try:
         with _quiet("aiokafka"):
             await admin.start()  # bootstrapping is a metadata round trip to this very node

@@ -4,6 +4,7 @@ This is the only module that reads the environment; everything else takes an
 ``InfraSettings`` so tests and tools can run several stacks side by side.
 """
 
+import re
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
@@ -12,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 REPO_ROOT = Path(__file__).resolve().parent.parent
 KAFKA_VERSION = "4.4.0"
 LOCALHOST = "127.0.0.1"
+_FORCE_CODE = re.compile(r"[a-z][a-z0-9-]{1,40}")
 
 
 def _default_jars_dir() -> Path:
@@ -52,7 +54,23 @@ class InfraSettings(BaseSettings):
     kafka_command_config: Path | None = Field(
         default=None,
         description="Client properties file `hub kafka` passes to Kafka's tools as "
-        "--command-config (credentials, once the broker authenticates clients).",
+        "--command-config; unset: the operator's, named in the stack's env file.",
+    )
+    kafka_forces: str = Field(
+        default="cumbria",
+        description="Forces whose sending systems get a Kafka principal (force-<code>) that "
+        "may write police.intelligence; comma-separated. A force left out loses its principal "
+        "and ACLs at the next `hub infra up`.",
+    )
+    kafka_broker_password: SecretStr | None = Field(
+        default=None,
+        description="The brokers' own password (inter-broker SCRAM, controller listener); "
+        "unset: generated into secrets/kafka-users.json. Compose sets it for its containers.",
+    )
+    kafka_controller_bootstrap: str | None = Field(
+        default=None,
+        description="Controller listeners provisioning sends SCRAM and ACL changes to, "
+        "host:port[,...]; unset: the local nodes'.",
     )
     kafka_jars_dir: Path = Field(
         default_factory=_default_jars_dir,
@@ -66,6 +84,19 @@ class InfraSettings(BaseSettings):
         if brokers not in (1, 3):
             raise ValueError("HUB_KAFKA_BROKERS must be 1 or 3")
         return brokers
+
+    @field_validator("kafka_forces")
+    @classmethod
+    def _force_codes(cls, forces: str) -> str:
+        for force in (f.strip() for f in forces.split(",") if f.strip()):
+            if not _FORCE_CODE.fullmatch(force):
+                raise ValueError(f"HUB_KAFKA_FORCES: {force!r} is not a force code (a-z, 0-9, -)")
+        return forces
+
+    @property
+    def kafka_force_list(self) -> tuple[str, ...]:
+        """The forces of HUB_KAFKA_FORCES, in order, once each."""
+        return tuple(dict.fromkeys(f.strip() for f in self.kafka_forces.split(",") if f.strip()))
 
     @property
     def root(self) -> Path:

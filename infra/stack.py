@@ -6,13 +6,23 @@ operator's ``hub`` commands and the tests. Format: one ``KEY=VALUE`` per line, `
 comments, no quoting::
 
     HUB_KAFKA_BOOTSTRAP=127.0.0.1:19092    (three nodes: 127.0.0.1:19092,127.0.0.1:19192,...)
+    HUB_KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT
+    HUB_KAFKA_SASL_MECHANISM=SCRAM-SHA-512
+    HUB_KAFKA_USERNAME=operator             (the operator's Kafka principal, a super user)
+    HUB_KAFKA_PASSWORD=<generated>
+    HUB_KAFKA_COMMAND_CONFIG=<state_dir>/secrets/kafka-operator.properties
+    HUB_KAFKA_KCAT_CONFIG=<state_dir>/secrets/kafka-operator.kcat.conf
+    HUB_FORCE_CUMBRIA_KAFKA_USERNAME=force-cumbria   (and _PASSWORD: Cumbria's sending system)
+    INTAKE_KAFKA_USERNAME=intake            (and _PASSWORD; one principal per service)
     INTAKE_DATABASE_URL=postgresql://intake:<password>@127.0.0.1:55432/referral_hub
     ...one <SERVICE>_DATABASE_URL per service...
     HUB_ADMIN_DATABASE_URL=postgresql://postgres:<password>@127.0.0.1:55432/postgres
     INTAKE_MATCHING_KEY=<generated once, see infra/app_secrets.py>
 
 A service process gets only its part of it (``service_env``): the shared Kafka address and
-its own ``<SERVICE>_*`` values, never another service's DSN or keys, never the admin DSN.
+protocol and its own ``<SERVICE>_*`` values (its own Kafka principal among them), never
+another service's DSN, keys or Kafka password, never the admin DSN or the operator's or a
+force's Kafka credentials.
 ``<state_dir>/env.d/<service>`` holds that part for compose, which sources one file per
 service. The state dir is closed to other users (0700; files holding secrets 0600).
 """
@@ -32,6 +42,8 @@ from infra import ComponentStatus, InfraError, kafka_local, postgres_local, run_
 from infra.app_secrets import ensure_app_secrets
 from infra.database import SERVICES, ensure_database, ensure_service_role
 from infra.kafka_config import with_layout_of_state_dir
+from infra.kafka_security import operator_access, set_credentials_when_ready, sync_acls
+from infra.kafka_users import ensure_kafka_users, kafka_env, write_client_configs
 from infra.settings import InfraSettings
 from infra.topics import ensure_topics
 from services.audit.signing import ensure_checkpoint_key
@@ -43,10 +55,31 @@ log = logging.getLogger(__name__)
 
 PROCESSES = (*SERVICES, "console")
 """Every service process, each with its own env prefix ``<NAME>_``."""
-SHARED = frozenset({"HUB_KAFKA_BOOTSTRAP"})
+SHARED = frozenset(
+    {
+        "HUB_KAFKA_BOOTSTRAP",
+        "HUB_KAFKA_SECURITY_PROTOCOL",
+        "HUB_KAFKA_SASL_MECHANISM",
+        "HUB_KAFKA_SSL_CAFILE",
+    }
+)
 """Stack values every service process gets."""
-ADMIN_ONLY = frozenset({"DATABASE_URL", "HUB_ADMIN_DATABASE_URL"})
-"""Superuser DSNs: for provisioning and the operator, never for a service."""
+ADMIN_ONLY = frozenset(
+    {
+        "DATABASE_URL",
+        "HUB_ADMIN_DATABASE_URL",
+        "HUB_KAFKA_USERNAME",
+        "HUB_KAFKA_PASSWORD",
+        "HUB_KAFKA_COMMAND_CONFIG",
+        "HUB_KAFKA_KCAT_CONFIG",
+        "HUB_KAFKA_BROKER_PASSWORD",
+    }
+)
+"""Superuser DSNs and Kafka credentials of the operator and the brokers: for provisioning
+and the operator, never for a service."""
+ADMIN_ONLY_PREFIXES = ("HUB_FORCE_",)
+"""Force systems' Kafka credentials (``HUB_FORCE_<FORCE>_KAFKA_*``): the hub sends as a force
+(`hub intelligence send --force`), a service never does."""
 
 
 def env_path(state_dir: Path) -> Path:
@@ -72,9 +105,13 @@ def service_env(
     kept = {
         k: v
         for k, v in base.items()
-        if k not in ADMIN_ONLY and k not in env and _owner(k) in (None, service)
+        if not _admin_only(k) and k not in env and _owner(k) in (None, service)
     }
     return {**kept, **own}
+
+
+def _admin_only(key: str) -> bool:
+    return key in ADMIN_ONLY or key.startswith(ADMIN_ONLY_PREFIXES)
 
 
 def _owner(key: str) -> str | None:
@@ -135,9 +172,11 @@ def close_state_dir(settings: InfraSettings) -> None:
 
 
 async def provision(admin: str, bootstrap: str, settings: InfraSettings) -> dict[str, str]:
-    """Database, one role and schema per service, secrets, topics; returns the env values.
+    """Database, one role and schema per service, secrets, Kafka principals and their ACLs,
+    topics; returns the env values.
 
-    Works on any PostgreSQL admin DSN and Kafka bootstrap, local or not (compose uses it).
+    Works on any PostgreSQL admin DSN and Kafka bootstrap, local or not (compose uses it:
+    there the SCRAM credentials are first set here, on HUB_KAFKA_CONTROLLER_BOOTSTRAP).
     """
     await ensure_database(admin)
     env = {"HUB_KAFKA_BOOTSTRAP": bootstrap}
@@ -158,7 +197,13 @@ async def provision(admin: str, bootstrap: str, settings: InfraSettings) -> dict
     env["AUDIT_TOKEN_PUBLIC_KEY_FILE"] = public_key
     # The ledger's checkpoint signing key: outside the database, like a real deployment's HSM.
     env["AUDIT_CHECKPOINT_KEY_FILE"] = str(ensure_checkpoint_key(settings.root))
-    report = await ensure_topics(bootstrap, replication=settings.kafka_replication)
+    users = ensure_kafka_users(settings)
+    await set_credentials_when_ready(settings, users)
+    await sync_acls(settings, users)
+    write_client_configs(settings, users)
+    env.update(kafka_env(settings, users))
+    kafka = operator_access(bootstrap, users)
+    report = await ensure_topics(kafka, replication=settings.kafka_replication)
     if report.created:
         log.info("created topics: %s", ", ".join(report.created))
     for topic, (expected, actual) in report.mismatched.items():

@@ -11,6 +11,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from referral_schemas import topics as names
 
 from infra import InfraError
+from services.runtime.kafka_clients import KafkaAccess
 
 KEEP_FOREVER = {"retention.ms": "-1"}
 LARGE = {"max.message.bytes": str(4 * 1024 * 1024)}
@@ -56,10 +57,11 @@ def durability(replication: int) -> dict[str, str]:
 
 
 async def ensure_topics(
-    bootstrap: str, specs: tuple[TopicSpec, ...] = TOPICS, *, replication: int = 1
+    kafka: KafkaAccess, specs: tuple[TopicSpec, ...] = TOPICS, *, replication: int = 1
 ) -> TopicReport:
-    """Create missing topics with ``replication`` replicas and compare partition counts."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    """Create missing topics with ``replication`` replicas and compare partition counts
+    (as a principal allowed to: the operator)."""
+    admin = AIOKafkaAdminClient(**kafka.client_kwargs())
     await admin.start()
     try:
         existing = await partition_counts(admin)

@@ -5,6 +5,7 @@ import pytest
 from infra import stack
 from infra.kafka_config import with_layout_of_state_dir
 from infra.settings import InfraSettings
+from tests.support import kafka_auth
 
 
 @pytest.fixture(scope="session")
@@ -24,4 +25,6 @@ def stack_env(infra_settings: InfraSettings) -> dict[str, str]:
     Deliberately not torn down: the next run finds the servers running and starts in seconds.
     ``hub infra down`` with the same HUB_STATE_DIR stops them.
     """
-    return stack.up(infra_settings)
+    env = stack.up(infra_settings)
+    kafka_auth.remember(env)
+    return env

@@ -20,7 +20,7 @@ from services.audit import store
 from services.audit.entries import RecordFacts
 from services.runtime.app import BackgroundTask
 from services.runtime.consumer import RetryPolicy
-from services.runtime.kafka_clients import MAX_REQUEST_BYTES
+from services.runtime.kafka_clients import MAX_REQUEST_BYTES, KafkaAccess
 from services.runtime.logs import get_logger
 
 log = get_logger()
@@ -58,14 +58,14 @@ async def store_batch(
 class LedgerConsumer:
     def __init__(
         self,
-        bootstrap: str,
+        kafka: KafkaAccess,
         group_id: str,
         topics: Sequence[str],
         *,
         batch_size: int = 500,
         retry: RetryPolicy | None = None,
     ) -> None:
-        self._bootstrap = bootstrap
+        self._kafka = kafka
         self._group_id = group_id
         self._topics = list(topics)
         self._batch_size = batch_size
@@ -77,7 +77,7 @@ class LedgerConsumer:
     def _consumer(self) -> AIOKafkaConsumer:
         return AIOKafkaConsumer(
             *self._topics,
-            bootstrap_servers=self._bootstrap,
+            **self._kafka.client_kwargs(),
             group_id=self._group_id,
             client_id=self._group_id,
             enable_auto_commit=False,

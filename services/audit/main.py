@@ -32,15 +32,16 @@ def build(settings: AuditSettings) -> ServiceSpec:
     retry = RetryPolicy(
         settings.consumer_max_attempts, settings.retry_base_delay_s, settings.retry_max_delay_s
     )
+    kafka = settings.kafka_access()
     ledger = LedgerConsumer(
-        settings.kafka_bootstrap,
+        kafka,
         settings.consumer_group,
         settings.topics,
         batch_size=settings.ledger_batch_size,
         retry=retry,
     )
 
-    records = KafkaRecords(settings.kafka_bootstrap)
+    records = KafkaRecords(kafka)
 
     def make_app(pool: "asyncpg.Pool[Any]") -> Any:
         deps = AuditDeps(pool, verifier, clock, key.public, signing_key=key, records=records)

@@ -12,7 +12,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from services.audit.effects import RecordKey
-from services.runtime.kafka_clients import MAX_REQUEST_BYTES
+from services.runtime.kafka_clients import MAX_REQUEST_BYTES, KafkaAccess
 from services.runtime.logs import get_logger
 
 log = get_logger()
@@ -25,8 +25,8 @@ class KafkaRecords:
     out, and so is everything when the broker does not answer within ``timeout_s``: the
     timeline then says "unknown" rather than failing."""
 
-    def __init__(self, bootstrap: str, timeout_s: float = 20.0) -> None:
-        self._bootstrap = bootstrap
+    def __init__(self, kafka: KafkaAccess, timeout_s: float = 20.0) -> None:
+        self._kafka = kafka
         self._timeout_s = timeout_s
 
     async def __call__(self, wanted: Iterable[RecordKey]) -> dict[RecordKey, bytes]:
@@ -43,7 +43,7 @@ class KafkaRecords:
 
     async def _read(self, by_partition: dict[TopicPartition, set[int]]) -> dict[RecordKey, bytes]:
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap,
+            **self._kafka.client_kwargs(),
             enable_auto_commit=False,
             max_partition_fetch_bytes=MAX_REQUEST_BYTES,
         )

@@ -31,6 +31,7 @@ from services.audit.replay import (
 )
 from services.audit.topic_reader import Progress, read_all
 from services.runtime.db import Connection, connect
+from services.runtime.kafka_clients import KafkaAccess
 
 _MAX_LISTED = 20
 
@@ -187,7 +188,7 @@ async def compare_ledger(
 
 
 async def run_replay(
-    bootstrap: str,
+    kafka: KafkaAccess,
     audit_dsn: str,
     casework_dsn: str,
     scope: Scope,
@@ -205,7 +206,7 @@ async def run_replay(
         casework = CaseworkReplay(scope)
         ledger = LedgerReplay(scope)
         read = 0
-        async for record in read_all(bootstrap, ALL_TOPICS, progress):
+        async for record in read_all(kafka, ALL_TOPICS, progress):
             read += 1
             parsed = parse_record(record.value)  # once, for both rebuilds
             casework.feed(record, parsed)

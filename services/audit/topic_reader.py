@@ -8,7 +8,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from services.audit.entries import RecordFacts
-from services.runtime.kafka_clients import MAX_REQUEST_BYTES
+from services.runtime.kafka_clients import MAX_REQUEST_BYTES, KafkaAccess
 
 STALL_TIMEOUT_S = 60.0
 
@@ -16,8 +16,8 @@ Progress = Callable[[int, int], None]
 """Called with (records read so far, records to read in all)."""
 
 
-async def partitions(bootstrap: str, topics: Sequence[str]) -> list[TopicPartition]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+async def partitions(kafka: KafkaAccess, topics: Sequence[str]) -> list[TopicPartition]:
+    admin = AIOKafkaAdminClient(**kafka.client_kwargs())
     await admin.start()
     try:
         described = await admin.describe_topics(list(topics))
@@ -29,12 +29,12 @@ async def partitions(bootstrap: str, topics: Sequence[str]) -> list[TopicPartiti
 
 
 async def read_all(
-    bootstrap: str, topics: Sequence[str], progress: Progress | None = None
+    kafka: KafkaAccess, topics: Sequence[str], progress: Progress | None = None
 ) -> AsyncIterator[RecordFacts]:
     """Every record of ``topics`` present when called, from the first retained offset."""
-    wanted = await partitions(bootstrap, topics)
+    wanted = await partitions(kafka, topics)
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
+        **kafka.client_kwargs(),
         enable_auto_commit=False,
         max_partition_fetch_bytes=MAX_REQUEST_BYTES,
     )

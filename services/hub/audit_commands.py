@@ -31,10 +31,11 @@ from services.audit.report import extract_export, render_html
 from services.audit.signing import KEY_FILE_NAME, load_public_key, load_signing_key
 from services.audit.store import referral_entries
 from services.audit.verification import Verification, verify_database
-from services.hub.connect import stack_env
+from services.hub.connect import operator_kafka, stack_env
 from services.hub.consultation import record_consultation
 from services.runtime.clock import SystemClock
 from services.runtime.db import Connection, connect
+from services.runtime.kafka_clients import KafkaAccess
 
 audit_app = typer.Typer(no_args_is_help=True, help="The audit ledger: verify, replay, export.")
 out = Console(highlight=False)
@@ -159,10 +160,8 @@ def timeline(
     entries = _with_ledger(dsn, lambda conn: referral_entries(conn, rid))
     if not entries:
         raise _fail(f"the ledger holds nothing about referral {rid}")
-    bootstrap = stack_env()["HUB_KAFKA_BOOTSTRAP"]
-    asyncio.run(
-        record_consultation(bootstrap, rid, ConsultationPurpose.AUDIT, "hub audit timeline")
-    )
+    kafka = operator_kafka()
+    asyncio.run(record_consultation(kafka, rid, ConsultationPurpose.AUDIT, "hub audit timeline"))
     table = Table("#", "time (UTC)", "s.62", "event", "actor", "agency", "to / why", "record")
     for e in entries:
         c = e.content
@@ -264,7 +263,7 @@ def replay(
 
         report = asyncio.run(
             run_replay(
-                env["HUB_KAFKA_BOOTSTRAP"],
+                KafkaAccess.from_env(env),
                 dsn or _env("AUDIT_DATABASE_URL"),
                 _env("CASEWORK_DATABASE_URL"),
                 scope,

@@ -11,6 +11,8 @@ from referral_schemas import make_envelope, serialize_event
 from referral_schemas.access_v1 import ConsultationPurpose, ReferralConsulted
 from referral_schemas.topics import ACCESS_EVENTS
 
+from services.runtime.kafka_clients import KafkaAccess
+
 
 def operator() -> str:
     """Who is at the terminal (the login name; a deployment puts its own identity here)."""
@@ -21,7 +23,7 @@ def operator() -> str:
 
 
 async def record_consultation(
-    bootstrap: str, referral_id: uuid.UUID, purpose: ConsultationPurpose, via: str
+    kafka: KafkaAccess, referral_id: uuid.UUID, purpose: ConsultationPurpose, via: str
 ) -> None:
     """Publish the consultation (acks from every replica) before the caller shows anything."""
     now = datetime.now(UTC)
@@ -46,7 +48,7 @@ async def record_consultation(
         causation_id=None,
         actor=f"user:{user}",
     )
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(**kafka.client_kwargs(), acks="all", enable_idempotence=True)
     await producer.start()
     try:
         await producer.send_and_wait(

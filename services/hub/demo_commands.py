@@ -9,14 +9,17 @@ from referral_schemas.topics import POLICE_INTELLIGENCE
 from rich.console import Console
 from rich.table import Table
 
-from services.hub.connect import stack_env
+from services.hub.connect import force_kafka, stack_env
 from services.hub.demo_data import DemoItem, demo_stream
+from services.runtime.kafka_clients import KafkaAccess
+
+DEMO_FORCE = "cumbria"
 
 console = Console()
 
 
-async def _publish(bootstrap: str, items: list[DemoItem]) -> list[int]:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+async def _publish(kafka: KafkaAccess, items: list[DemoItem]) -> list[int]:
+    producer = AIOKafkaProducer(**kafka.client_kwargs(), acks="all", enable_idempotence=True)
     await producer.start()
     try:
         offsets = []
@@ -34,7 +37,8 @@ def demo() -> None:
     """Publish realistic sample intelligence (with a duplicate, a link, a withdrawal and an
     invalid message) to police.intelligence, as a force's records system would."""
     items = demo_stream(datetime.now(UTC))
-    asyncio.run(_publish(stack_env()["HUB_KAFKA_BOOTSTRAP"], items))
+    # Sent as Cumbria's records system would send it: with that force's own principal.
+    asyncio.run(_publish(force_kafka(stack_env(), DEMO_FORCE), items))
     table = Table("sent", "reference", "what it shows")
     for n, item in enumerate(items, 1):
         table.add_row(str(n), item.message["data"]["intelligence_ref"], item.description)

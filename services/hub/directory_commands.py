@@ -24,10 +24,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from services.hub.connect import stack_env
+from services.hub.connect import operator_kafka
 from services.hub.directory_file import Change, DirectoryFileError, parse_directory, show
 from services.hub.directory_file import compare as compare_directories
-from services.runtime.kafka_clients import MAX_REQUEST_BYTES, make_producer
+from services.runtime.kafka_clients import MAX_REQUEST_BYTES, KafkaAccess, make_producer
 from services.runtime.outbox import event_message
 
 directory_app = typer.Typer(
@@ -82,10 +82,10 @@ async def _value_at(consumer: AIOKafkaConsumer, offset: int) -> bytes | None:
     raise TimeoutError(f"no answer from {DIRECTORY} within {_FETCH_TIMEOUT_S:.0f}s")
 
 
-async def read_in_force(bootstrap: str) -> InForce:
+async def read_in_force(kafka: KafkaAccess) -> InForce:
     """The last valid DirectoryPublished on the topic: the version in force."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
+        **kafka.client_kwargs(),
         enable_auto_commit=False,
         max_partition_fetch_bytes=MAX_REQUEST_BYTES,
     )
@@ -104,7 +104,7 @@ async def read_in_force(bootstrap: str) -> InForce:
         await consumer.stop()
 
 
-async def publish(bootstrap: str, directory: DirectoryPublished, actor: str) -> int:
+async def publish(kafka: KafkaAccess, directory: DirectoryPublished, actor: str) -> int:
     """Publish one version; returns the offset it landed at."""
     envelope = make_envelope(
         directory,
@@ -117,7 +117,7 @@ async def publish(bootstrap: str, directory: DirectoryPublished, actor: str) -> 
         actor=actor,
     )
     message = event_message(DIRECTORY, DIRECTORY_KEY, envelope)
-    producer = make_producer(bootstrap, "hub-cli")
+    producer = make_producer(kafka, "hub-cli")
     await producer.start()
     try:
         meta = await producer.send_and_wait(
@@ -132,15 +132,12 @@ async def publish(bootstrap: str, directory: DirectoryPublished, actor: str) -> 
         await producer.stop()
 
 
-def _bootstrap() -> str:
-    return stack_env()["HUB_KAFKA_BOOTSTRAP"]
-
-
-def _run(coroutine: Coroutine[Any, Any, T], bootstrap: str) -> T:
+def _run(coroutine: Coroutine[Any, Any, T], kafka: KafkaAccess) -> T:
     try:
         return asyncio.run(coroutine)
     except (KafkaError, TimeoutError) as err:
-        _err().print(f"cannot reach Kafka at {bootstrap} ({type(err).__name__}): is it up?")
+        where = kafka.bootstrap
+        _err().print(f"cannot reach Kafka at {where} ({type(err).__name__}): is it up?")
         raise typer.Exit(1) from err
 
 
@@ -181,8 +178,8 @@ def load(
             console.print(problem, markup=False, soft_wrap=True)
         console.print(f"refused: {len(err.problems)} problem(s); nothing published.")
         raise typer.Exit(REFUSED) from err
-    bootstrap = _bootstrap()
-    in_force = _run(read_in_force(bootstrap), bootstrap)
+    kafka = operator_kafka()
+    in_force = _run(read_in_force(kafka), kafka)
     current = in_force.directory
     changes = compare_directories(current, directory)
     out = _out()
@@ -197,7 +194,7 @@ def load(
     )
     for change in changes:
         out.print(_change_line(change), markup=False)
-    offset = _run(publish(bootstrap, directory, actor), bootstrap)
+    offset = _run(publish(kafka, directory, actor), kafka)
     out.print(f"Published directory version {directory.version} to {DIRECTORY}.")
     if offset != in_force.end_offset:
         _err().print(
@@ -215,8 +212,8 @@ def _cell(value: object) -> Text:
 def show_command() -> None:
     """Print the directory version in force: areas with districts, agencies with their areas,
     services, capacity and acceptance deadline."""
-    bootstrap = _bootstrap()
-    in_force = _run(read_in_force(bootstrap), bootstrap)
+    kafka = operator_kafka()
+    in_force = _run(read_in_force(kafka), kafka)
     directory = in_force.directory
     out = _out()
     if directory is None:

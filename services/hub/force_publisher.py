@@ -1,10 +1,9 @@
 """Publishing as a force's sending system: the one place `hub intelligence` puts a force's
 events on Kafka.
 
-For now it uses the stack's plain Kafka connection (``HUB_KAFKA_BOOTSTRAP``), as every
-local client does. When Kafka principals per force system and signed events arrive, this
-function is what changes: it will connect as the force's principal and sign the event as
-that force; its callers stay as they are.
+It connects as the force's own Kafka principal (``force-<force>``, from the stack's env file:
+``HUB_FORCE_<FORCE>_KAFKA_USERNAME``/``_PASSWORD``), which the brokers let write
+police.intelligence and nothing else (docs/security.md, "Kafka").
 """
 
 from dataclasses import dataclass
@@ -13,6 +12,8 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from referral_schemas import Envelope, serialize_event
 from referral_schemas.topics import POLICE_INTELLIGENCE
+
+from services.hub.connect import force_kafka
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ async def publish_as_force(stack: dict[str, str], force: str, envelope: Envelope
     if not key.startswith(f"{force}:"):
         raise ValueError("a force publishes only its own intelligence")
     producer = AIOKafkaProducer(
-        bootstrap_servers=stack["HUB_KAFKA_BOOTSTRAP"], acks="all", enable_idempotence=True
+        **force_kafka(stack, force).client_kwargs(), acks="all", enable_idempotence=True
     )
     await producer.start()
     try:

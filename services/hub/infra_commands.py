@@ -56,6 +56,13 @@ def up(
     console.print(f"[green]up[/green]: Kafka at {env['HUB_KAFKA_BOOTSTRAP']}")
     # The env file holds passwords: say where it is, never print its values.
     console.print(f"stack settings: {stack.env_path(settings.root)} (each service's in env.d/)")
+    if "HUB_KAFKA_COMMAND_CONFIG" in env:
+        console.print(
+            f"Kafka as the operator ({env['HUB_KAFKA_USERNAME']}): `hub kafka TOOL ...`, or "
+            f"--command-config {env['HUB_KAFKA_COMMAND_CONFIG']} for Kafka's own tools, "
+            f"-F {env['HUB_KAFKA_KCAT_CONFIG']} for kcat",
+            highlight=False,
+        )
 
 
 @infra_app.command()

@@ -4,9 +4,10 @@
     hub kafka kafka-consumer-groups --describe --group routing
     hub kafka --command-config operator.properties kafka-acls --list
 
-The wrapper adds ``--bootstrap-server`` (every node of the stack) and, when there is one,
-``--command-config`` (a client properties file: the credentials an operator needs once the
-broker authenticates clients); everything after TOOL goes to the tool unchanged.
+The wrapper adds ``--bootstrap-server`` (every node of the stack) and ``--command-config``: the
+operator's client properties (SASL/SCRAM-SHA-512 as ``operator``, a super user), which
+``hub infra up`` writes to ``<state_dir>/secrets/kafka-operator.properties`` and names in the
+env file as HUB_KAFKA_COMMAND_CONFIG; everything after TOOL goes to the tool unchanged.
 """
 
 import subprocess
@@ -22,7 +23,7 @@ from infra.kafka_tools import TOOLS, WITHHELD, find_tool, tool_command
 from infra.settings import InfraSettings
 
 COMMAND_CONFIG_KEY = "HUB_KAFKA_COMMAND_CONFIG"
-"""Env-file key naming the operator's client properties (written once the broker has users)."""
+"""Env-file key naming the operator's client properties (infra/kafka_users.py)."""
 
 
 def _tools_table() -> Table:

@@ -18,6 +18,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
+from services.runtime.kafka_clients import KafkaAccess
 from services.runtime.metrics import outbox_state
 
 TIMEOUT_S = 5.0
@@ -45,9 +46,9 @@ class Figures:
     ready: str = "-"
 
 
-async def group_lag(bootstrap: str, group: str) -> int:
+async def group_lag(kafka: KafkaAccess, group: str) -> int:
     """Records on the group's partitions it has not committed past (0 if it has none)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=4000)
+    admin = AIOKafkaAdminClient(**kafka.client_kwargs(), request_timeout_ms=4000)
     await admin.start()
     try:
         committed = await admin.list_consumer_group_offsets(group)
@@ -55,7 +56,7 @@ async def group_lag(bootstrap: str, group: str) -> int:
         await admin.close()
     if not committed:
         return 0
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, request_timeout_ms=4000)
+    consumer = AIOKafkaConsumer(**kafka.client_kwargs(), request_timeout_ms=4000)
     await consumer.start()
     try:
         ends = await consumer.end_offsets(list(committed))
@@ -96,9 +97,9 @@ async def _bounded(step: Coroutine[Any, Any, T]) -> T | None:
 
 
 async def figures_of(service: str, env: dict[str, str], running: bool) -> Figures:
-    bootstrap = env.get("HUB_KAFKA_BOOTSTRAP", "")
+    kafka = KafkaAccess.from_env(env) if "HUB_KAFKA_BOOTSTRAP" in env else None
     group = env.get("AUDIT_CONSUMER_GROUP", "audit") if service == "audit" else service
-    lag = await _bounded(group_lag(bootstrap, group)) if bootstrap else None
+    lag = await _bounded(group_lag(kafka, group)) if kafka else None
     dsn = env.get(f"{service.upper()}_DATABASE_URL")
     db = await _bounded(_database_figures(dsn)) if dsn else None
     ready = "-"

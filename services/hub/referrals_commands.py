@@ -18,18 +18,19 @@ from referral_schemas.topics import REFERRAL_EVENTS
 from rich.console import Console
 from rich.table import Table
 
-from services.hub.connect import stack_env
+from services.hub.connect import operator_kafka
 from services.hub.referral_fold import ReferralSummary, fold_referrals
 from services.hub.topic_reader import partitions_of, read_to_end
+from services.runtime.kafka_clients import KafkaAccess
 
 referrals_app = typer.Typer(no_args_is_help=True, help="Look at referrals.")
 console = Console()
 
 
-async def read_referrals(bootstrap: str) -> dict[str, ReferralSummary]:
-    partitions = (await partitions_of(bootstrap, (REFERRAL_EVENTS,))).get(REFERRAL_EVENTS, [])
+async def read_referrals(kafka: KafkaAccess) -> dict[str, ReferralSummary]:
+    partitions = (await partitions_of(kafka, (REFERRAL_EVENTS,))).get(REFERRAL_EVENTS, [])
     wanted = [TopicPartition(REFERRAL_EVENTS, p) for p in partitions]
-    records = await read_to_end(bootstrap, wanted)
+    records = await read_to_end(kafka, wanted)
     return fold_referrals(r.value for r in records)
 
 
@@ -71,11 +72,11 @@ def list_referrals(
 ) -> None:
     """Every referral, newest first, with the status all services agree on (folded from
     referral.events). No names or addresses."""
-    bootstrap = stack_env()["HUB_KAFKA_BOOTSTRAP"]
+    kafka = operator_kafka()
     try:
-        referrals = asyncio.run(read_referrals(bootstrap))
+        referrals = asyncio.run(read_referrals(kafka))
     except (KafkaError, TimeoutError) as err:
-        Console(stderr=True).print(f"cannot read Kafka at {bootstrap} ({type(err).__name__})")
+        Console(stderr=True).print(f"cannot read Kafka at {kafka.bootstrap} ({type(err).__name__})")
         raise typer.Exit(1) from err
     newest = sorted(
         referrals.values(),

@@ -25,10 +25,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from services.hub.connect import stack_env
+from services.hub.connect import operator_kafka
 from services.hub.consultation import record_consultation
 from services.hub.referral_fold import lifecycle_event, refusals
 from services.hub.topic_reader import LogRecord, partition_for, partitions_of, read_to_end
+from services.runtime.kafka_clients import KafkaAccess
 
 TOPICS = (REFERRAL_EVENTS, POLICE_OUTCOMES, ACCESS_EVENTS)
 
@@ -67,11 +68,11 @@ SAFE_FIELDS = (
 A field not listed here (subject, address, phone...) is never shown."""
 
 
-async def read_keyed(bootstrap: str, key: str) -> list[LogRecord]:
+async def read_keyed(kafka: KafkaAccess, key: str) -> list[LogRecord]:
     """Every record with ``key`` on the referral topics, scanned from offset 0 to the end."""
-    by_topic = await partitions_of(bootstrap, TOPICS)
+    by_topic = await partitions_of(kafka, TOPICS)
     wanted = [TopicPartition(t, partition_for(key, ps)) for t, ps in by_topic.items()]
-    return await read_to_end(bootstrap, wanted, key)
+    return await read_to_end(kafka, wanted, key)
 
 
 APPLIED = "applied"
@@ -213,17 +214,17 @@ def show(
     police and who consulted it, in time order. Shows codes and references, never names,
     addresses or dates of birth."""
     key = _referral_key(referral_id)
-    bootstrap = stack_env()["HUB_KAFKA_BOOTSTRAP"]
+    kafka = operator_kafka()
     try:
-        records = asyncio.run(read_keyed(bootstrap, key))
+        records = asyncio.run(read_keyed(kafka, key))
         if records:
             asyncio.run(
                 record_consultation(
-                    bootstrap, uuid.UUID(key), ConsultationPurpose.AUDIT, "hub referrals show"
+                    kafka, uuid.UUID(key), ConsultationPurpose.AUDIT, "hub referrals show"
                 )
             )
     except (KafkaError, TimeoutError) as err:
-        Console(stderr=True).print(f"cannot read Kafka at {bootstrap} ({type(err).__name__})")
+        Console(stderr=True).print(f"cannot read Kafka at {kafka.bootstrap} ({type(err).__name__})")
         raise typer.Exit(1) from err
     rows = timeline(records)
     if not rows:

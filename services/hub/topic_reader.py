@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.partitioner import DefaultPartitioner
 
-from services.runtime.kafka_clients import MAX_REQUEST_BYTES
+from services.runtime.kafka_clients import MAX_REQUEST_BYTES, KafkaAccess
 
 _STALL_TIMEOUT_S = 30.0
 
@@ -30,9 +30,9 @@ def partition_for(key: str, partitions: list[int]) -> int:
     return int(DefaultPartitioner()(key.encode(), ordered, ordered))
 
 
-async def partitions_of(bootstrap: str, topics: tuple[str, ...]) -> dict[str, list[int]]:
+async def partitions_of(kafka: KafkaAccess, topics: tuple[str, ...]) -> dict[str, list[int]]:
     """The partitions of each topic that exists."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**kafka.client_kwargs())
     await admin.start()
     try:
         described = await admin.describe_topics(list(topics))
@@ -43,12 +43,12 @@ async def partitions_of(bootstrap: str, topics: tuple[str, ...]) -> dict[str, li
 
 
 async def read_to_end(
-    bootstrap: str, wanted: list[TopicPartition], key: str | None = None
+    kafka: KafkaAccess, wanted: list[TopicPartition], key: str | None = None
 ) -> list[LogRecord]:
     """Every record of the partitions (only those with ``key``, if given), in offset order
     within each partition."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
+        **kafka.client_kwargs(),
         enable_auto_commit=False,
         max_partition_fetch_bytes=MAX_REQUEST_BYTES,
     )

@@ -24,7 +24,7 @@ from services.runtime.consumer import Handler, MessageProcessor, RetryPolicy
 from services.runtime.db import connect, create_pool
 from services.runtime.dead_letter import ReceivedRecord
 from services.runtime.http import serve
-from services.runtime.kafka_clients import MAX_REQUEST_BYTES, bootstrap_servers, make_producer
+from services.runtime.kafka_clients import MAX_REQUEST_BYTES, make_producer
 from services.runtime.logs import configure_logging, get_logger
 from services.runtime.metrics import ConsumerSource
 from services.runtime.migrations import migrate_service
@@ -127,8 +127,9 @@ async def run_service(spec: ServiceSpec) -> None:
     pool = await create_pool(
         dsn, min_size=settings.pool_min_size, max_size=settings.pool_max_size, limits=limits
     )
+    kafka = settings.kafka_access()
     producer = make_producer(
-        settings.kafka_bootstrap,
+        kafka,
         f"{spec.name}-relay",
         linger_ms=settings.producer_linger_ms,
         compression=settings.producer_compression,
@@ -145,8 +146,9 @@ async def run_service(spec: ServiceSpec) -> None:
     )
     tasks = [asyncio.create_task(relay.run(), name="outbox-relay")]
     tasks += [asyncio.create_task(task(pool)) for task in spec.background]
-    servers = bootstrap_servers(settings.kafka_bootstrap)
-    broker = KafkaBroker(servers, client_id=spec.name, logger=None)
+    broker = KafkaBroker(
+        kafka.servers, client_id=spec.name, logger=None, security=kafka.faststream_security()
+    )
     retry = RetryPolicy(
         settings.consumer_max_attempts, settings.retry_base_delay_s, settings.retry_max_delay_s
     )

@@ -5,7 +5,13 @@ from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.runtime.db import SessionLimits
-from services.runtime.kafka_clients import Compression
+from services.runtime.kafka_clients import (
+    DEFAULT_MECHANISM,
+    Compression,
+    KafkaAccess,
+    SaslMechanism,
+    SecurityProtocol,
+)
 from services.runtime.tracing import Exporter
 
 
@@ -18,6 +24,29 @@ class ServiceSettings(BaseSettings):
         default="127.0.0.1:19092",
         validation_alias=AliasChoices("HUB_KAFKA_BOOTSTRAP", "KAFKA_BOOTSTRAP"),
         description="Kafka bootstrap servers, host:port[,host:port].",
+    )
+    kafka_username: str | None = Field(
+        default=None,
+        description="This service's own Kafka principal (e.g. INTAKE_KAFKA_USERNAME); the "
+        "brokers refuse a client without one. `hub infra up` generates it.",
+    )
+    kafka_password: SecretStr | None = Field(
+        default=None, description="Its password (e.g. INTAKE_KAFKA_PASSWORD)."
+    )
+    kafka_security_protocol: SecurityProtocol = Field(
+        default="SASL_PLAINTEXT",
+        validation_alias=AliasChoices("HUB_KAFKA_SECURITY_PROTOCOL"),
+        description="SASL_PLAINTEXT (loopback only) or SASL_SSL (anything that crosses a network).",
+    )
+    kafka_sasl_mechanism: SaslMechanism = Field(
+        default=DEFAULT_MECHANISM,
+        validation_alias=AliasChoices("HUB_KAFKA_SASL_MECHANISM"),
+        description="SASL mechanism of the brokers' client listener.",
+    )
+    kafka_ssl_cafile: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("HUB_KAFKA_SSL_CAFILE"),
+        description="CA bundle of the brokers' certificates (SASL_SSL); unset: the system's.",
     )
     database_url: SecretStr = Field(
         description="DSN of this service's own role and schema (e.g. INTAKE_DATABASE_URL).",
@@ -99,6 +128,27 @@ class ServiceSettings(BaseSettings):
         description="Where spans go: none (trace context still travels in the events), "
         "console (stdout), or otlp (OTEL_EXPORTER_OTLP_ENDPOINT; needs the otlp extra).",
     )
+
+    def kafka_access(self) -> KafkaAccess:
+        """How this service's Kafka clients connect. Checked here, when the service starts,
+        rather than at load, so tests that never touch Kafka need no credentials."""
+        access = KafkaAccess(
+            bootstrap=self.kafka_bootstrap,
+            username=self.kafka_username,
+            password=self.kafka_password,
+            security_protocol=self.kafka_security_protocol,
+            sasl_mechanism=self.kafka_sasl_mechanism,
+            ssl_cafile=self.kafka_ssl_cafile,
+        )
+        if access.security_protocol != "PLAINTEXT" and (
+            self.kafka_username is None or self.kafka_password is None
+        ):
+            prefix = self.model_config.get("env_prefix", "<SERVICE>_")
+            raise ValueError(
+                f"set {prefix}KAFKA_USERNAME and {prefix}KAFKA_PASSWORD: the brokers refuse a "
+                "client without a principal (hub infra up writes them into env.d/<service>)"
+            )
+        return access
 
     def session_limits(self) -> SessionLimits:
         """The time limits every connection of the service carries."""

@@ -16,6 +16,7 @@ from tests.chaos.load import Acceptor
 from tests.chaos.recorder import Recorder
 from tests.chaos.stack import ChaosSettings, fresh_stack, infra_settings
 from tests.e2e.lifecycle_support import directory_in_force
+from tests.support import kafka_auth
 
 
 @dataclass
@@ -32,6 +33,7 @@ async def chaos_run() -> AsyncIterator[ChaosRun]:
     config = ChaosSettings()
     settings = infra_settings(config)
     env = fresh_stack(settings)
+    kafka_auth.remember(env)  # the suite's clients connect as this stack's principals
     fleet = Fleet(env, settings.root / "logs")
     recorder = Recorder(env["HUB_KAFKA_BOOTSTRAP"])
     acceptor: Acceptor | None = None

@@ -8,6 +8,7 @@ import re
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
@@ -18,6 +19,7 @@ from infra.kafka_tools import TOOLS, tool_command
 from infra.settings import InfraSettings
 from infra.topics import TOPICS
 from tests.chaos.fleet import Fleet
+from tests.support.kafka_auth import client_kwargs
 
 RESTART_AFTER_S = 3.0
 BETWEEN_KILLS_S = 3.0
@@ -115,6 +117,7 @@ async def quorum_leader(chaos: Chaos) -> int:
         TOOLS["kafka-metadata-quorum"],
         ["describe", "--status"],
         bootstrap=chaos.bootstrap,
+        command_config=Path(chaos.env["HUB_KAFKA_COMMAND_CONFIG"]),
     )
     proc = await asyncio.create_subprocess_exec(
         *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
@@ -130,7 +133,7 @@ async def replicas_in_sync(chaos: Chaos) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + IN_SYNC_TIMEOUT_S
     while loop.time() < deadline:
-        admin = AIOKafkaAdminClient(bootstrap_servers=chaos.bootstrap, request_timeout_ms=5000)
+        admin = AIOKafkaAdminClient(**client_kwargs(chaos.bootstrap), request_timeout_ms=5000)
         try:
             await admin.start()
             described = await admin.describe_topics([spec.name for spec in TOPICS])

@@ -18,6 +18,7 @@ from services.runtime.auth import mint_token
 from services.runtime.kafka_clients import make_producer
 from tests.chaos.recorder import PREFIX, Routed
 from tests.support.intelligence import encode, key_of, submitted
+from tests.support.kafka_auth import force_access, stack_env_of
 
 MAX_PER_SCENARIO = 2000
 DELIVERY_DEADLINE_S = 180.0
@@ -43,7 +44,9 @@ class Load:
         """refs Kafka never acknowledged within the deadline (the force's system would alert)"""
 
     async def run(self, stop: asyncio.Event) -> None:
-        producer = make_producer(self._bootstrap, "chaos-load")
+        # As Cumbria's sending system: its own principal, allowed to write intelligence only.
+        force = force_access(stack_env_of(self._bootstrap), "cumbria")
+        producer = make_producer(force, "chaos-load")
         await producer.start()
         deliveries: list[asyncio.Task[None]] = []
         try:

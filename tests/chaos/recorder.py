@@ -14,6 +14,7 @@ from referral_schemas.topics import REFERRAL_EVENTS
 
 from services.runtime.kafka_clients import MAX_REQUEST_BYTES
 from tests.support.kafka import partitions_of
+from tests.support.kafka_auth import client_kwargs
 
 PREFIX = "CHAOS/"
 WANTED = (b'"ReferralOpened"', b'"ReferralRouted"', b'"ReferralAccepted"')
@@ -52,7 +53,7 @@ class Recorder:
 
     async def start(self) -> None:
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap,
+            **client_kwargs(self._bootstrap),
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_partition_fetch_bytes=MAX_REQUEST_BYTES,

@@ -26,6 +26,7 @@ from referral_schemas.topics import POLICE_INTELLIGENCE, REFERRAL_EVENTS
 
 from tests.support.intelligence import encode, key_of, submitted
 from tests.support.kafka import partitions_of
+from tests.support.kafka_auth import client_kwargs
 from tests.support.services import ServiceProcess
 
 Start = Callable[[str, str], ServiceProcess]
@@ -72,7 +73,7 @@ class Timeline:
 async def timeline_of(bootstrap: str) -> AsyncIterator[Timeline]:
     """Read the referral topic from now on into a Timeline, until the block ends."""
     timeline = Timeline()
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**client_kwargs(bootstrap), enable_auto_commit=False)
     await consumer.start()
     parts = [
         TopicPartition(REFERRAL_EVENTS, p) for p in await partitions_of(bootstrap, REFERRAL_EVENTS)
@@ -106,7 +107,7 @@ class Stream:
         """intelligence ref -> when it was sent (wall clock)"""
 
     async def run(self) -> None:
-        producer = AIOKafkaProducer(bootstrap_servers=self._bootstrap, acks="all")
+        producer = AIOKafkaProducer(**client_kwargs(self._bootstrap), acks="all")
         await producer.start()
         try:
             while True:

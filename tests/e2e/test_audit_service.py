@@ -42,6 +42,7 @@ from tests.e2e.lifecycle_support import (
 from tests.support.directory import cumbria_directory
 from tests.support.intelligence import encode, key_of, submitted
 from tests.support.kafka import TopicWatch, caught_up, send, watch
+from tests.support.kafka_auth import access
 
 pytestmark = pytest.mark.e2e
 
@@ -233,7 +234,7 @@ async def test_replay_from_offset_zero_reproduces_casework_and_the_sla_events_of
             await conn.close()
 
     one = await run_replay(
-        bootstrap,
+        access(bootstrap),
         env["AUDIT_DATABASE_URL"],
         env["CASEWORK_DATABASE_URL"],
         Scope(uuid.UUID(rid)),
@@ -252,7 +253,7 @@ async def test_replay_from_offset_zero_reproduces_casework_and_the_sla_events_of
     assert one.ledger.same, one.ledger.differences
     assert one.ledger.rebuilt_digest == one.ledger.live_digest
     everything = await run_replay(
-        bootstrap,
+        access(bootstrap),
         env["AUDIT_DATABASE_URL"],
         env["CASEWORK_DATABASE_URL"],
         Scope(),

@@ -15,6 +15,8 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from referral_schemas.topics import DIRECTORY
 
+from tests.support.kafka_auth import client_kwargs
+
 pytestmark = pytest.mark.e2e
 DEMO = Path(__file__).resolve().parents[2] / "infra" / "directory" / "cumbria.yaml"
 DIRECTORY_CLI = "from services.hub.directory_commands import directory_app; directory_app()"
@@ -43,7 +45,7 @@ def shown_version(show_output: str) -> int:
 
 
 async def _end_offset(bootstrap: str) -> int:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**client_kwargs(bootstrap), enable_auto_commit=False)
     await consumer.start()
     try:
         tp = TopicPartition(DIRECTORY, 0)

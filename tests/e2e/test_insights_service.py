@@ -29,6 +29,7 @@ from tests.e2e.helpers import event_for_referral
 from tests.e2e.lifecycle_support import free_port
 from tests.support.directory import cumbria_directory, next_directory_version, send_directory
 from tests.support.kafka import send, wait_committed, watch
+from tests.support.kafka_auth import client_kwargs
 from tests.support.referral_log import AGENCY, OTHER_AGENCY, ReferralLog, published
 from tests.support.services import ServiceProcess
 from tests.unit.test_insights_events import (
@@ -53,7 +54,7 @@ def unique_place() -> tuple[str, str]:
 async def publish(bootstrap: str, messages: list[Message]) -> list[tuple[int, int]]:
     """In order, each on its own topic and key, as their producers would send them;
     returns (partition, offset) of each."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    producer = AIOKafkaProducer(**client_kwargs(bootstrap), acks="all")
     await producer.start()
     try:
         sent = []

@@ -18,6 +18,7 @@ from tests.e2e.conftest import Spawn
 from tests.e2e.lifecycle_support import Staff, directory_in_force, eventually, free_port
 from tests.support.intelligence import encode, key_of, submitted
 from tests.support.kafka import Record, watch
+from tests.support.kafka_auth import client_kwargs
 from tests.support.services import ServiceProcess
 
 pytestmark = pytest.mark.e2e
@@ -26,7 +27,7 @@ BURST = 500
 
 async def _publish_burst(bootstrap: str, count: int) -> set[str]:
     messages = [submitted() for _ in range(count)]
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    producer = AIOKafkaProducer(**client_kwargs(bootstrap), acks="all", linger_ms=5)
     await producer.start()
     try:
         sent = [

@@ -28,6 +28,7 @@ from services.runtime.migrations import migrate_service
 from services.runtime.outbox import OutgoingMessage, decode_headers
 from services.runtime.relay import OutboxRelay
 from tests.support.kafka import partitions_of
+from tests.support.kafka_auth import access, client_kwargs
 
 DATABASE = "referral_hub"
 EFFECTS_SQL = "CREATE TABLE effects (event_id uuid NOT NULL, attempt int NOT NULL);\n"
@@ -140,7 +141,7 @@ async def relay_is_leading(schema: Schema) -> bool:
 
 @contextlib.asynccontextmanager
 async def kafka_producer(bootstrap: str, client_id: str) -> AsyncIterator[AIOKafkaProducer]:
-    producer = make_producer(bootstrap, client_id)
+    producer = make_producer(access(bootstrap), client_id)
     await producer.start()
     try:
         yield producer
@@ -170,7 +171,7 @@ async def stop(task: "asyncio.Task[None]", timeout_s: float = 30.0) -> None:
 async def temp_topic(bootstrap: str, partitions: int = 3) -> AsyncIterator[str]:
     """A topic of our own with ``partitions`` partitions, deleted afterwards."""
     name = f"rt-test-{uuid.uuid4().hex[:12]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**client_kwargs(bootstrap))
     await admin.start()
     try:
         await admin.create_topics([NewTopic(name, partitions, 1)])

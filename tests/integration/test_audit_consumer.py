@@ -16,6 +16,7 @@ from services.runtime.db import create_pool
 from tests.integration.runtime_fixtures import Schema, eventually, stop, temp_topic
 from tests.integration.test_audit_support import event_bytes, ledger_schema
 from tests.support.kafka import Sent, send, wait_committed
+from tests.support.kafka_auth import access
 
 pytestmark = pytest.mark.integration
 
@@ -25,7 +26,7 @@ async def consuming(schema: Schema, bootstrap: str, topic: str) -> AsyncIterator
     """A ledger consumer in a consumer group of its own (yielded), until the block ends."""
     pool: asyncpg.Pool[Any] = await create_pool(schema.dsn, min_size=1, max_size=2)
     group = f"audit-test-{uuid.uuid4().hex[:8]}"
-    consumer = LedgerConsumer(bootstrap, group, [topic], retry=RetryPolicy(5, 0.1, 1.0))
+    consumer = LedgerConsumer(access(bootstrap), group, [topic], retry=RetryPolicy(5, 0.1, 1.0))
     task = asyncio.create_task(consumer.run(pool), name="test-ledger-consumer")
     try:
         yield group

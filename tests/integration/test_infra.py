@@ -12,6 +12,7 @@ from infra.database import ensure_service_role
 from infra.settings import InfraSettings
 from infra.topics import TOPICS, ensure_topics, partition_counts
 from services.hub.main import app
+from tests.support.kafka_auth import access, client_kwargs
 
 pytestmark = pytest.mark.integration
 
@@ -21,7 +22,7 @@ PROBE = "infra_probe"
 @pytest.fixture
 async def kafka_admin(stack_env: dict[str, str]) -> AsyncIterator[AIOKafkaAdminClient]:
     """An admin client on the test broker."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=stack_env["HUB_KAFKA_BOOTSTRAP"])
+    admin = AIOKafkaAdminClient(**client_kwargs(stack_env["HUB_KAFKA_BOOTSTRAP"]))
     await admin.start()
     yield admin
     await admin.close()
@@ -77,7 +78,7 @@ async def test_every_topic_keeps_records_forever(kafka_admin: AIOKafkaAdminClien
 
 
 async def test_ensure_topics_is_idempotent(stack_env: dict[str, str]) -> None:
-    report = await ensure_topics(stack_env["HUB_KAFKA_BOOTSTRAP"])
+    report = await ensure_topics(access(stack_env["HUB_KAFKA_BOOTSTRAP"]))
     assert report.created == ()
     assert dict(report.mismatched) == {}
 

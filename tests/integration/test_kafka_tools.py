@@ -13,6 +13,7 @@ from infra.kafka_local import ensure_jars
 from infra.kafka_tools import TOOLS
 from infra.settings import KAFKA_VERSION, InfraSettings
 from infra.topics import TOPICS
+from tests.support.kafka_auth import client_kwargs
 
 pytestmark = pytest.mark.integration
 
@@ -61,7 +62,7 @@ async def test_kafka_consumer_groups_shows_a_groups_committed_offsets(
     stack_env: dict[str, str],
 ) -> None:
     group = "kafka-tools-probe"
-    consumer = AIOKafkaConsumer(bootstrap_servers=stack_env["HUB_KAFKA_BOOTSTRAP"], group_id=group)
+    consumer = AIOKafkaConsumer(**client_kwargs(stack_env["HUB_KAFKA_BOOTSTRAP"]), group_id=group)
     await consumer.start()
     try:
         partition = TopicPartition(REFERRAL_EVENTS, 0)
@@ -77,14 +78,18 @@ async def test_kafka_consumer_groups_shows_a_groups_committed_offsets(
     assert [group, REFERRAL_EVENTS, "0", "0"] in [row[:4] for row in rows]
 
 
-def test_kafka_acls_reaches_the_broker_which_has_no_authorizer_yet(
+def test_kafka_acls_lists_what_each_service_may_do_as_the_operator(
     stack_env: dict[str, str],
 ) -> None:
-    result = hub_kafka("kafka-acls", "--list")
+    # No --command-config given: hub kafka passes the operator's client properties itself.
+    result = hub_kafka("kafka-acls", "--list", "--principal", "User:feedback")
 
-    # Until the broker authenticates clients it has no authorizer: the tool reached it and
-    # says so (a wrong address would time out instead).
-    assert "No Authorizer is configured" in result.stdout + result.stderr
+    assert result.returncode == 0, result.stderr
+    listed = " ".join(result.stdout.split())
+    assert "name=police.outcomes, patternType=LITERAL" in listed
+    assert "principal=User:feedback, host=*, operation=WRITE, permissionType=ALLOW" in listed
+    assert "name=feedback, patternType=LITERAL" in listed
+    assert "police.intelligence" not in listed, "feedback never reads intelligence"
 
 
 def test_a_withheld_tool_is_refused_with_the_reason(stack_env: dict[str, str]) -> None:

@@ -18,6 +18,7 @@ from referral_schemas.directory_v1 import DirectoryPublished
 from referral_schemas.topics import DIRECTORY, DIRECTORY_KEY
 
 from tests.support.kafka import Sent, send
+from tests.support.kafka_auth import client_kwargs
 
 _rng = random.SystemRandom()
 _UNIT_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
@@ -118,7 +119,7 @@ def _version_of(value: bytes | None) -> int:
 
 async def next_directory_version(bootstrap: str) -> int:
     """One more than the highest version on ``hub.directory``."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**client_kwargs(bootstrap), enable_auto_commit=False)
     await consumer.start()
     try:
         tp = TopicPartition(DIRECTORY, 0)

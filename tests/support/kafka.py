@@ -12,6 +12,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
+from tests.support.kafka_auth import client_kwargs
+
 
 @dataclass(frozen=True)
 class Sent:
@@ -28,7 +30,7 @@ async def send(
     headers: list[tuple[str, bytes]] | None = None,
 ) -> list[Sent]:
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", max_request_size=5 * 1024 * 1024
+        **client_kwargs(bootstrap), acks="all", max_request_size=5 * 1024 * 1024
     )
     await producer.start()
     try:
@@ -94,7 +96,7 @@ class TopicWatch:
 
 
 async def partitions_of(bootstrap: str, topic: str) -> list[int]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**client_kwargs(bootstrap))
     await admin.start()
     try:
         described = await admin.describe_topics([topic])
@@ -109,7 +111,7 @@ async def partitions_of(bootstrap: str, topic: str) -> list[int]:
 @asynccontextmanager
 async def watch(bootstrap: str, topic: str) -> AsyncIterator[TopicWatch]:
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
+        **client_kwargs(bootstrap),
         enable_auto_commit=False,
         max_partition_fetch_bytes=5 * 1024 * 1024,
     )
@@ -127,7 +129,7 @@ async def watch(bootstrap: str, topic: str) -> AsyncIterator[TopicWatch]:
 
 async def wait_committed(bootstrap: str, group: str, sent: Sent, timeout_s: float = 120.0) -> None:
     """Wait until ``group`` has committed an offset past ``sent`` (it handled the record)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**client_kwargs(bootstrap))
     await admin.start()
     try:
         loop = asyncio.get_running_loop()
@@ -155,8 +157,8 @@ async def wait_committed(bootstrap: str, group: str, sent: Sent, timeout_s: floa
 async def caught_up(bootstrap: str, group: str, topics: tuple[str, ...]) -> bool:
     """``group`` has committed every partition of ``topics`` up to its end."""
     wanted = [TopicPartition(t, p) for t in topics for p in await partitions_of(bootstrap, t)]
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**client_kwargs(bootstrap))
+    consumer = AIOKafkaConsumer(**client_kwargs(bootstrap))
     await admin.start()
     await consumer.start()
     try:

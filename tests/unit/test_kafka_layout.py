@@ -51,13 +51,13 @@ def test_the_cluster_has_three_voters_and_keeps_three_replicas_two_in_sync(
     tmp_path: Path,
 ) -> None:
     three = settings(tmp_path, 3)
-    second = props(server_properties(three, nodes(three)[1]))
+    second = props(server_properties(three, nodes(three)[1], "pw"))
 
     assert second["node.id"] == "2"
     assert second["controller.quorum.voters"] == (
         "1@127.0.0.1:22093,2@127.0.0.1:22193,3@127.0.0.1:22293"
     )
-    assert second["listeners"] == "PLAINTEXT://127.0.0.1:22192,CONTROLLER://127.0.0.1:22193"
+    assert second["listeners"] == "CLIENT://127.0.0.1:22192,CONTROLLER://127.0.0.1:22193"
     assert (second["default.replication.factor"], second["min.insync.replicas"]) == ("3", "2")
     assert second["offsets.topic.replication.factor"] == "3"
     assert three.kafka_replication == 3
@@ -66,7 +66,7 @@ def test_the_cluster_has_three_voters_and_keeps_three_replicas_two_in_sync(
 
 def test_one_node_keeps_one_replica_and_formats_a_standalone_quorum(tmp_path: Path) -> None:
     one = settings(tmp_path, 1)
-    only = props(server_properties(one, nodes(one)[0]))
+    only = props(server_properties(one, nodes(one)[0], "pw"))
 
     assert "controller.quorum.voters" not in only
     assert only["controller.quorum.bootstrap.servers"] == "127.0.0.1:22093"
@@ -85,3 +85,27 @@ def test_a_bootstrap_list_reaches_the_services_kafka_clients_as_separate_servers
         "127.0.0.1:22092",
         "127.0.0.1:22192",
     ]
+
+
+@pytest.mark.parametrize("brokers", [1, 3])
+def test_every_listener_authenticates_and_nothing_is_allowed_without_an_acl(
+    tmp_path: Path, brokers: int
+) -> None:
+    node = props(
+        server_properties(
+            settings(tmp_path, brokers), nodes(settings(tmp_path, brokers))[0], "s3cret"
+        )
+    )
+
+    assert node["listener.security.protocol.map"] == (
+        "CLIENT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT"
+    ), "no PLAINTEXT listener: every connection authenticates"
+    assert node["inter.broker.listener.name"] == "CLIENT"
+    assert node["sasl.mechanism.inter.broker.protocol"] == "SCRAM-SHA-512"
+    assert node["listener.name.client.sasl.enabled.mechanisms"] == "SCRAM-SHA-512"
+    assert node["listener.name.controller.sasl.enabled.mechanisms"] == "PLAIN"
+    assert 'user_broker="s3cret"' in node["listener.name.controller.plain.sasl.jaas.config"]
+    assert node["authorizer.class.name"].endswith("StandardAuthorizer")
+    assert node["allow.everyone.if.no.acl.found"] == "false"
+    assert node["super.users"] == "User:broker;User:operator"
+    assert "ANONYMOUS" not in node["super.users"]

@@ -53,3 +53,37 @@ def test_the_starting_shell_passes_on_what_is_not_a_secret_of_someone_else() -> 
 def test_an_unknown_service_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown service"):
         service_env("payments", STACK, base={})
+
+
+KAFKA_STACK = {
+    "HUB_KAFKA_BOOTSTRAP": "127.0.0.1:19092",
+    "HUB_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+    "HUB_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+    "HUB_KAFKA_USERNAME": "operator",
+    "HUB_KAFKA_PASSWORD": "pw-operator",
+    "HUB_KAFKA_COMMAND_CONFIG": "/state/secrets/kafka-operator.properties",
+    "HUB_FORCE_CUMBRIA_KAFKA_USERNAME": "force-cumbria",
+    "HUB_FORCE_CUMBRIA_KAFKA_PASSWORD": "pw-force",
+    "INTAKE_KAFKA_USERNAME": "intake",
+    "INTAKE_KAFKA_PASSWORD": "pw-intake",
+    "FEEDBACK_KAFKA_USERNAME": "feedback",
+    "FEEDBACK_KAFKA_PASSWORD": "pw-feedback",
+}
+
+
+def test_a_service_gets_its_own_kafka_principal_and_nobody_elses() -> None:
+    assert service_env("feedback", KAFKA_STACK, base={}) == {
+        "HUB_KAFKA_BOOTSTRAP": "127.0.0.1:19092",
+        "HUB_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+        "HUB_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+        "FEEDBACK_KAFKA_USERNAME": "feedback",
+        "FEEDBACK_KAFKA_PASSWORD": "pw-feedback",
+    }
+    assert not [k for k in service_env("console", KAFKA_STACK, base={}) if "PASSWORD" in k]
+
+
+def test_the_operators_and_forces_kafka_credentials_never_pass_from_the_shell() -> None:
+    shell = {k: v for k, v in KAFKA_STACK.items() if k.startswith("HUB_") and "PASSWORD" in k}
+    env = service_env("intake", {"HUB_KAFKA_BOOTSTRAP": "127.0.0.1:19092"}, base=shell)
+
+    assert not [value for value in env.values() if value.startswith("pw-")]

@@ -26,6 +26,7 @@ from tests.e2e.lifecycle_races_support import Racing, racing, settled
 from tests.e2e.lifecycle_support import Staff, directory_in_force
 from tests.support.intelligence import encode, key_of, submitted, withdrawn
 from tests.support.kafka import Record, TopicWatch, send, watch
+from tests.support.kafka_auth import access
 
 pytestmark = pytest.mark.e2e
 
@@ -174,7 +175,7 @@ async def test_racing_writers_never_contradict_what_people_were_told(
     # An auditor's replay from offset 0 reproduces casework's live state.
     env = racing.env
     report = await run_replay(
-        bootstrap,
+        access(bootstrap),
         env["AUDIT_DATABASE_URL"],
         env["CASEWORK_DATABASE_URL"],
         Scope(),

@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 import pytest
-from referral_schemas import ReferralOpened
+from referral_schemas import EventData, ReferralOpened
 
 from services.routing import codec
 from tests.integration.routing_harness import (
@@ -183,7 +183,7 @@ async def test_counts_equal_the_aggregate_after_any_sequence_of_events(
         due_by = await routing_pool.fetchval(
             "SELECT due_by FROM timers WHERE referral_id = $1", referral.referral_id
         )
-        choices = [
+        choices: list[EventData] = [
             events.declined(agency),
             events.accepted(agency),
             events.completed(agency),

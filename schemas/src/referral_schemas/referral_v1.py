@@ -33,6 +33,14 @@ from referral_schemas.topics import REFERRAL_EVENTS
 _RANKS = {"low": 0, "medium": 1, "high": 2, "critical": 3}
 
 
+def _require_district_of(address: Address, district: str) -> None:
+    """A referral's routing district must be its address's, or it would go to the wrong area."""
+    if district != postcode_district(address.postcode):
+        raise PydanticCustomError(
+            "district_mismatch", "postcode_district should be the address postcode's district"
+        )
+
+
 class RiskLevel(StrEnum):
     """How urgent a referral is. Compare with :attr:`rank`, never with ``<`` on the text."""
 
@@ -115,10 +123,7 @@ class ReferralOpened(EventData):
 
     @model_validator(mode="after")
     def _district_matches_address(self) -> Self:
-        if self.postcode_district != postcode_district(self.address.postcode):
-            raise PydanticCustomError(
-                "district_mismatch", "postcode_district should be the address postcode's district"
-            )
+        _require_district_of(self.address, self.postcode_district)
         return self
 
     def kafka_key(self) -> str:
@@ -241,10 +246,7 @@ class ReferralAmended(EventData):
 
     @model_validator(mode="after")
     def _district_matches_address(self) -> Self:
-        if self.postcode_district != postcode_district(self.address.postcode):
-            raise PydanticCustomError(
-                "district_mismatch", "postcode_district should be the address postcode's district"
-            )
+        _require_district_of(self.address, self.postcode_district)
         return self
 
     def kafka_key(self) -> str:

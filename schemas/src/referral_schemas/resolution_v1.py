@@ -9,14 +9,11 @@ owner's answers. Codes, ids and times only: no personal data, no free text.
 
 from enum import StrEnum
 from typing import ClassVar
-from uuid import UUID
 
 from pydantic import AwareDatetime, Field
 
-from referral_schemas.envelope import EventData
-from referral_schemas.lifecycle_v1 import Outcome
+from referral_schemas.lifecycle_v1 import Outcome, _ReferralEvent
 from referral_schemas.text import AgencyCode, WorkerId
-from referral_schemas.topics import REFERRAL_EVENTS
 
 
 class DirectionReason(StrEnum):
@@ -29,16 +26,7 @@ class DirectionReason(StrEnum):
     AGENCY_ALREADY_KNOWS_PERSON = "agency_already_knows_person"
 
 
-class _OwnerDecision(EventData):
-    TOPIC: ClassVar[str] = REFERRAL_EVENTS
-
-    referral_id: UUID = Field(description="The referral; also the Kafka key.")
-
-    def kafka_key(self) -> str:
-        return str(self.referral_id)
-
-
-class OfferExpired(_OwnerDecision):
+class OfferExpired(_ReferralEvent):
     """The agency let the acceptance deadline pass without accepting or declining.
 
     Decided by casework when routing's timer proposes it (``SlaBreached``) and the offer is
@@ -52,7 +40,7 @@ class OfferExpired(_OwnerDecision):
     expired_at: AwareDatetime = Field(description="When the expiry was decided.")
 
 
-class ReferralDirected(_OwnerDecision):
+class ReferralDirected(_ReferralEvent):
     """A police coordinator resolved an escalation by offering the referral to a named
     agency, overriding the directory's capacity; routing then offers it to that agency."""
 
@@ -65,7 +53,7 @@ class ReferralDirected(_OwnerDecision):
     by: WorkerId = Field(description="User id of the police coordinator who decided.")
 
 
-class EscalationClosed(_OwnerDecision):
+class EscalationClosed(_ReferralEvent):
     """A police coordinator closed a referral that no agency had accepted, with an outcome
     (e.g. safeguarding_escalated when police took it on themselves)."""
 

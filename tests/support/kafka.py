@@ -70,6 +70,12 @@ class TopicWatch:
                     Record(r.key, r.value or b"", dict(r.headers or ()), r.partition, r.offset)
                 )
 
+    async def more(self, timeout_ms: int = 500) -> list[Record]:
+        """Poll once; return the records that arrived."""
+        before = len(self.records)
+        await self._poll(timeout_ms)
+        return self.records[before:]
+
     async def wait_for(
         self, match: Callable[[Record], bool], count: int = 1, timeout_s: float = 120.0
     ) -> list[Record]:

@@ -8,13 +8,15 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from referral_schemas.topics import REFERRAL_EVENTS
+from referral_schemas.topics import POLICE_INTELLIGENCE, REFERRAL_EVENTS
 
 from services.runtime.kafka_clients import MAX_REQUEST_BYTES, make_producer
-from tests.support.kafka_auth import access, client_kwargs
+from tests.support.kafka_auth import access, client_kwargs, stack_env_of
+from tests.support.provenance import signed
 
 
 async def started_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
@@ -22,6 +24,17 @@ async def started_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
     producer = make_producer(access(bootstrap), client_id)
     await producer.start()
     return producer
+
+
+async def send_intelligence(
+    producer: AIOKafkaProducer, bootstrap: str, value: bytes, key: bytes
+) -> "asyncio.Future[Any]":
+    """Publish one intelligence message signed by its force's key, as the force would."""
+    headers = signed(stack_env_of(bootstrap), POLICE_INTELLIGENCE, key, value)
+    future: asyncio.Future[Any] = await producer.send(
+        POLICE_INTELLIGENCE, value, key=key, headers=headers
+    )
+    return future
 
 
 async def topic_partitions(bootstrap: str, topic: str) -> list[TopicPartition]:

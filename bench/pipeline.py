@@ -15,7 +15,7 @@ from referral_schemas.topics import POLICE_INTELLIGENCE, REFERRAL_EVENTS
 from bench.checks import dead_letters, verify
 from bench.config import Options
 from bench.histogram import Histogram
-from bench.kafka_io import LagSampler, ReferralWatch, Seen, started_producer
+from bench.kafka_io import LagSampler, ReferralWatch, Seen, send_intelligence, started_producer
 from bench.messages import IntelligenceFactory, Message
 from bench.resources import Resources, delta
 from bench.system import System
@@ -63,7 +63,8 @@ async def _burst(ctx: Ctx, phase: str, count: int) -> dict[str, Any]:
             lag.start()
             cpu_before = ctx.resources.cpu_seconds()
             began = time.time()
-            sent = [await producer.send(POLICE_INTELLIGENCE, m.value, key=m.key) for m in messages]
+            bootstrap = ctx.system.bootstrap
+            sent = [await send_intelligence(producer, bootstrap, m.value, m.key) for m in messages]
             await asyncio.gather(*sent)
             published = time.time()
             complete = await watch.wait_routed(refs, ctx.options.drain_timeout_s)
@@ -96,7 +97,7 @@ async def _burst(ctx: Ctx, phase: str, count: int) -> dict[str, Any]:
 
 
 async def _open_loop(
-    producer: Any, messages: list[Message], rate: float
+    producer: Any, bootstrap: str, messages: list[Message], rate: float
 ) -> tuple[dict[str, float], float]:
     """Send message i at start + i/rate whatever happened before (open loop); returns each
     ref's scheduled wall time, and how far behind schedule the generator itself fell."""
@@ -114,7 +115,7 @@ async def _open_loop(
         else:
             behind = max(behind, -wait)
         scheduled[message.ref] = wall_offset + target
-        pending.append(await producer.send(POLICE_INTELLIGENCE, message.value, key=message.key))
+        pending.append(await send_intelligence(producer, bootstrap, message.value, message.key))
     await asyncio.gather(*pending)
     return scheduled, behind
 
@@ -132,7 +133,7 @@ async def latency(ctx: Ctx, rate: float) -> dict[str, Any]:
     try:
         async with ReferralWatch(ctx.system.bootstrap, prefix) as watch:
             lag.start()
-            scheduled, behind = await _open_loop(producer, messages, rate)
+            scheduled, behind = await _open_loop(producer, ctx.system.bootstrap, messages, rate)
             complete = await watch.wait_routed(refs, ctx.options.drain_timeout_s)
             peaks = await lag.stop()
             await watch.settle()

@@ -18,6 +18,9 @@ comments, no quoting::
     ...one <SERVICE>_DATABASE_URL per service...
     HUB_ADMIN_DATABASE_URL=postgresql://postgres:<password>@127.0.0.1:55432/postgres
     INTAKE_MATCHING_KEY=<generated once, see infra/app_secrets.py>
+    HUB_TRUST_STORE=<state_dir>/trust/producers.json   (every producer's public keys)
+    INTAKE_EVENT_SIGNING_KEY_FILE=<state_dir>/keys/events/intake.pem   (one per service)
+    HUB_EVENT_SIGNING_KEY_FILE=...operator.pem, HUB_FORCE_CUMBRIA_EVENT_SIGNING_KEY_FILE=...
 
 A service process gets only its part of it (``service_env``): the shared Kafka address and
 protocol and its own ``<SERVICE>_*`` values (its own Kafka principal among them), never
@@ -41,6 +44,7 @@ from aiokafka.errors import KafkaError
 from infra import ComponentStatus, InfraError, kafka_local, postgres_local, run_sync, write_private
 from infra.app_secrets import ensure_app_secrets
 from infra.database import SERVICES, ensure_database, ensure_service_role
+from infra.event_keys import ensure_event_keys
 from infra.kafka_config import with_layout_of_state_dir
 from infra.kafka_security import operator_access, set_credentials_when_ready, sync_acls
 from infra.kafka_users import ensure_kafka_users, kafka_env, write_client_configs
@@ -61,6 +65,7 @@ SHARED = frozenset(
         "HUB_KAFKA_SECURITY_PROTOCOL",
         "HUB_KAFKA_SASL_MECHANISM",
         "HUB_KAFKA_SSL_CAFILE",
+        "HUB_TRUST_STORE",
     }
 )
 """Stack values every service process gets."""
@@ -73,6 +78,7 @@ ADMIN_ONLY = frozenset(
         "HUB_KAFKA_COMMAND_CONFIG",
         "HUB_KAFKA_KCAT_CONFIG",
         "HUB_KAFKA_BROKER_PASSWORD",
+        "HUB_EVENT_SIGNING_KEY_FILE",
     }
 )
 """Superuser DSNs and Kafka credentials of the operator and the brokers: for provisioning
@@ -197,6 +203,8 @@ async def provision(admin: str, bootstrap: str, settings: InfraSettings) -> dict
     env["AUDIT_TOKEN_PUBLIC_KEY_FILE"] = public_key
     # The ledger's checkpoint signing key: outside the database, like a real deployment's HSM.
     env["AUDIT_CHECKPOINT_KEY_FILE"] = str(ensure_checkpoint_key(settings.root))
+    # Every producer's event-signing key and the trust store naming them (infra/event_keys.py).
+    env.update(ensure_event_keys(settings))
     users = ensure_kafka_users(settings)
     await set_credentials_when_ready(settings, users)
     await sync_acls(settings, users)

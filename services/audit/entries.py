@@ -17,10 +17,12 @@ from typing import Any
 
 from pydantic import ValidationError
 from referral_schemas import Envelope, EventRejected, envelope_model, parse_event
+from referral_schemas.producers import may_publish
 from referral_schemas.topics import DEAD_LETTER, POLICE_INTELLIGENCE, intelligence_key
 
 from services.audit.categories import category_of, disclosure_of
 from services.audit.checkpoint_event import AuditCheckpoint
+from services.runtime.provenance import TrustStore
 
 _SAFE_TEXT = re.compile(r"^[A-Za-z0-9_.:/-]{1,100}$")
 _DIGITS = re.compile(r"^[0-9]{1,19}$")
@@ -71,6 +73,10 @@ class EntryContent:
     intelligence: str | None = None
     parse_error: str | None = None
     dead_letter: dict[str, Any] | None = field(default=None, hash=False)
+    producer: str | None = None
+    """Who signed the record, verified against the trust store (None: not verified)."""
+    provenance: str | None = None
+    """``verified``, or why not: ``bad_signature``, ``untrusted_producer``."""
 
     def identity(self) -> str:
         """What makes two records the same thing: a resend of an event (same id on the same
@@ -108,6 +114,8 @@ class EntryContent:
             "intelligence": self.intelligence,
             "parse_error": self.parse_error,
             "dead_letter": self.dead_letter,
+            "producer": self.producer,
+            "provenance": self.provenance,
         }
         return json.dumps(body, sort_keys=True, separators=(",", ":")).encode("ascii")
 
@@ -136,17 +144,53 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def describe(record: RecordFacts) -> EntryContent:
+@dataclass(frozen=True)
+class Provenance:
+    """Who signed a record and whether they may publish it (``provenance_of``)."""
+
+    producer: str | None
+    status: str
+
+    @property
+    def trusted(self) -> bool:
+        return self.status == VERIFIED
+
+
+VERIFIED = "verified"
+
+
+def provenance_of(record: RecordFacts, parsed: "Parsed", trust: TrustStore) -> Provenance:
+    """The verified producer of a record, or why it is not trusted: the same checks every
+    consumer makes (a valid signature by a trusted key, a producer the contract allows)."""
+    verdict = trust.verify(record.topic, record.key, record.value, record.headers)
+    if verdict.refusal is not None or verdict.producer is None:
+        return Provenance(None, verdict.refusal or "bad_signature")
+    envelope = parsed[0]
+    if record.topic == DEAD_LETTER or envelope is not None:
+        kind = "" if envelope is None else envelope.type
+        data = None if envelope is None else envelope.data
+        if not may_publish(verdict.producer, record.topic, kind, data):
+            return Provenance(verdict.producer, "untrusted_producer")
+    return Provenance(verdict.producer, VERIFIED)
+
+
+def describe(record: RecordFacts, provenance: Provenance | None = None) -> EntryContent:
     """The entry of one record. Never raises: unreadable bytes are recorded as such."""
-    return describe_parsed(record, *parse_record(record.value))
+    return describe_parsed(record, *parse_record(record.value), provenance=provenance)
 
 
 def describe_parsed(
-    record: RecordFacts, envelope: Envelope[Any] | None, error: str | None
+    record: RecordFacts,
+    envelope: Envelope[Any] | None,
+    error: str | None,
+    *,
+    provenance: Provenance | None = None,
 ) -> EntryContent:
     """``describe`` for a record already parsed with ``parse_record`` (a replay parses each
     record once, for the ledger and for casework's fold)."""
     base: dict[str, Any] = {
+        "producer": None if provenance is None else provenance.producer,
+        "provenance": None if provenance is None else provenance.status,
         "topic": record.topic,
         "partition": record.partition,
         "offset": record.offset,

@@ -4,6 +4,8 @@ The runtime's consumer shell dead-letters what it cannot parse; the ledger must 
 that, so it reads raw records itself. Same guarantees: a batch is appended in one
 transaction, and only then are the offsets committed (at-least-once). A redelivered record
 is found by its (topic, partition, offset) and skipped, so the effect is exactly once.
+Each entry records who signed the record, as verified against the trust store (a forged
+record is ledgered too, marked ``bad_signature`` or ``untrusted_producer``).
 Nothing is ever skipped for being unreadable, and no failure drops a record: every error is
 retried with capped backoff until the batch is stored.
 """
@@ -22,6 +24,7 @@ from services.runtime.app import BackgroundTask
 from services.runtime.consumer import RetryPolicy
 from services.runtime.kafka_clients import MAX_REQUEST_BYTES, KafkaAccess
 from services.runtime.logs import get_logger
+from services.runtime.provenance import TrustStore
 
 log = get_logger()
 
@@ -39,14 +42,17 @@ def facts_of(topic: str, record: "ConsumerRecord[bytes, bytes]") -> RecordFacts:
 
 
 async def store_batch(
-    pool: "asyncpg.Pool[Any]", records: Sequence[RecordFacts], retry: RetryPolicy
+    pool: "asyncpg.Pool[Any]",
+    records: Sequence[RecordFacts],
+    retry: RetryPolicy,
+    trust: TrustStore,
 ) -> store.AppendCounts:
     """Append until it succeeds: a ledger may be late, never incomplete."""
     attempt = 0
     while True:
         try:
             async with pool.acquire() as conn, conn.transaction():
-                return await store.append(conn, records)
+                return await store.append(conn, records, trust)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -61,6 +67,7 @@ class LedgerConsumer:
         kafka: KafkaAccess,
         group_id: str,
         topics: Sequence[str],
+        trust: TrustStore,
         *,
         batch_size: int = 500,
         retry: RetryPolicy | None = None,
@@ -68,6 +75,7 @@ class LedgerConsumer:
         self._kafka = kafka
         self._group_id = group_id
         self._topics = list(topics)
+        self._trust = trust
         self._batch_size = batch_size
         self._retry = retry or RetryPolicy()
         self.ledgered = 0
@@ -111,7 +119,7 @@ class LedgerConsumer:
             if not batches:
                 continue
             records = [facts_of(tp.topic, r) for tp, rs in batches.items() for r in rs]
-            counts = await store_batch(pool, records, self._retry)
+            counts = await store_batch(pool, records, self._retry, self._trust)
             self.ledgered += counts.appended
             offsets = {tp: rs[-1].offset + 1 for tp, rs in batches.items() if rs}
             await self._commit(consumer, offsets)

@@ -33,10 +33,12 @@ def build(settings: AuditSettings) -> ServiceSpec:
         settings.consumer_max_attempts, settings.retry_base_delay_s, settings.retry_max_delay_s
     )
     kafka = settings.kafka_access()
+    _, trust = settings.provenance("audit")
     ledger = LedgerConsumer(
         kafka,
         settings.consumer_group,
         settings.topics,
+        trust,
         batch_size=settings.ledger_batch_size,
         retry=retry,
     )

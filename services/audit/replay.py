@@ -24,9 +24,9 @@ from referral_schemas.topics import REFERRAL_EVENTS
 from services.audit.entries import (
     EntryContent,
     Parsed,
+    Provenance,
     RecordFacts,
     describe_parsed,
-    parse_record,
 )
 from services.casework.domain import FOLDED_TYPES, CaseState, evolve
 
@@ -75,11 +75,12 @@ class CaseworkReplay:
     """Events with no effect where they landed (casework records them the same way), or
     about a referral never seen opened."""
 
-    def feed(self, record: RecordFacts, parsed: Parsed | None = None) -> None:
-        """Fold one record; ``parsed`` is its ``parse_record`` result, if already known."""
-        if record.topic != REFERRAL_EVENTS:
+    def feed(self, record: RecordFacts, parsed: Parsed, provenance: Provenance) -> None:
+        """Fold one record (``parse_record``'s result) that casework would accept: one its
+        producer signed and may publish (casework dead-letters any other)."""
+        if record.topic != REFERRAL_EVENTS or not provenance.trusted:
             return
-        envelope, _ = parse_record(record.value) if parsed is None else parsed
+        envelope, _ = parsed
         if envelope is None or envelope.type not in FOLDED_TYPES:
             return
         rid: uuid.UUID = envelope.data.referral_id
@@ -150,13 +151,11 @@ class LedgerReplay:
     ends: dict[tuple[str, int], int] = field(default_factory=dict)
     """One past the last offset read per partition: later records are newer than the replay."""
 
-    def feed(self, record: RecordFacts, parsed: Parsed | None = None) -> None:
-        """Describe one record; ``parsed`` is its ``parse_record`` result, if already known."""
+    def feed(self, record: RecordFacts, parsed: Parsed, provenance: Provenance) -> None:
+        """Describe one record (``parse_record``'s result, ``provenance_of``'s verdict)."""
         where = (record.topic, record.partition)
         self.ends[where] = max(self.ends.get(where, 0), record.offset + 1)
-        content = describe_parsed(
-            record, *(parse_record(record.value) if parsed is None else parsed)
-        )
+        content = describe_parsed(record, *parsed, provenance=provenance)
         if self.scope.referral is not None and content.referral_id != self.scope.referral:
             return
         if not self.scope.covers_time(record.timestamp_ms):

@@ -21,7 +21,7 @@ from referral_schemas.topics import ALL_TOPICS
 from services.audit import replay_scratch as scratch_db
 from services.audit import store
 from services.audit.chain import GENESIS, LedgerEntry, link, make_entry
-from services.audit.entries import EntryContent, parse_record, same_canonical
+from services.audit.entries import EntryContent, parse_record, provenance_of, same_canonical
 from services.audit.replay import (
     CaseworkReplay,
     LedgerReplay,
@@ -32,6 +32,7 @@ from services.audit.replay import (
 from services.audit.topic_reader import Progress, read_all
 from services.runtime.db import Connection, connect
 from services.runtime.kafka_clients import KafkaAccess
+from services.runtime.provenance import TrustStore
 
 _MAX_LISTED = 20
 
@@ -195,6 +196,7 @@ async def run_replay(
     progress: Progress | None = None,
     *,
     admin_dsn: str,
+    trust: TrustStore,
     keep: bool = False,
     observe: scratch_db.Observer | None = None,
 ) -> ReplayReport:
@@ -209,8 +211,9 @@ async def run_replay(
         async for record in read_all(kafka, ALL_TOPICS, progress):
             read += 1
             parsed = parse_record(record.value)  # once, for both rebuilds
-            casework.feed(record, parsed)
-            ledger.feed(record, parsed)
+            provenance = provenance_of(record, parsed, trust)
+            casework.feed(record, parsed, provenance)
+            ledger.feed(record, parsed, provenance)
         states = [s for rid, s in casework.states.items() if rid in casework.in_scope]
         live_only = _live_filter(scope, [s.referral_id for s in states])
         async with scratch_db.scratch_schema(admin_dsn, keep=keep) as scratch:

@@ -175,7 +175,7 @@ _LEDGER_COLUMNS = """position, identity, topic, partition, "offset", record_time
     key_sha256, value_sha256, value_bytes, event_id, type, event_time AT TIME ZONE 'UTC',
     actor, agency, subject,
     correlation_id, referral_id, category, recipients, purpose, intelligence, parse_error,
-    dead_letter"""
+    dead_letter, producer, provenance"""
 CHAINS = {
     "overall": "prev_hash, hash",
     "referral": "referral_prev_hash, referral_hash",

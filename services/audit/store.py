@@ -14,14 +14,21 @@ from typing import Any
 import asyncpg
 
 from services.audit.chain import GENESIS, LedgerEntry, make_entry
-from services.audit.entries import EntryContent, RecordFacts, describe
+from services.audit.entries import (
+    EntryContent,
+    RecordFacts,
+    describe_parsed,
+    parse_record,
+    provenance_of,
+)
 from services.runtime.db import Connection
+from services.runtime.provenance import TrustStore
 
 _LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('audit-ledger/' || current_schema(), 0))"
 _COLUMNS = """position, topic, partition, "offset", record_timestamp_ms, key_sha256,
     value_sha256, value_bytes, event_id, type, event_time, actor, agency, subject,
     correlation_id, referral_id, category, recipients, purpose, intelligence, parse_error,
-    dead_letter, prev_hash, hash, referral_prev_hash, referral_hash"""
+    dead_letter, producer, provenance, prev_hash, hash, referral_prev_hash, referral_hash"""
 
 
 @dataclass(frozen=True)
@@ -42,8 +49,11 @@ async def head(conn: Connection) -> tuple[int, bytes]:
     return (0, GENESIS) if row is None else (int(row["position"]), bytes(row["hash"]))
 
 
-async def append(conn: Connection, records: Sequence[RecordFacts]) -> AppendCounts:
-    """Ledger ``records`` in order, in the caller's transaction."""
+async def append(
+    conn: Connection, records: Sequence[RecordFacts], trust: TrustStore
+) -> AppendCounts:
+    """Ledger ``records`` in order, in the caller's transaction, each with its verified
+    producer (``trust``)."""
     await lock_ledger(conn)
     position, previous = await head(conn)
     appended = copies = already = 0
@@ -51,7 +61,9 @@ async def append(conn: Connection, records: Sequence[RecordFacts]) -> AppendCoun
         if await _seen(conn, record):
             already += 1
             continue
-        content = describe(record)
+        parsed = parse_record(record.value)
+        provenance = provenance_of(record, parsed, trust)
+        content = describe_parsed(record, *parsed, provenance=provenance)
         identity = content.identity()
         original = await conn.fetchval("SELECT position FROM ledger WHERE identity = $1", identity)
         if original is not None:
@@ -110,7 +122,7 @@ async def _insert_entry(
 
 _INSERT_ENTRY = f"""INSERT INTO ledger (identity, {_COLUMNS})
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-            $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)"""
+            $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)"""
 
 
 async def insert_entry(conn: Connection, identity: str, entry: LedgerEntry) -> None:
@@ -163,6 +175,8 @@ def _content_values(c: EntryContent) -> tuple[Any, ...]:
         c.intelligence,
         c.parse_error,
         c.dead_letter,
+        c.producer,
+        c.provenance,
     )
 
 
@@ -189,6 +203,8 @@ def entry_of(row: asyncpg.Record) -> LedgerEntry:
         intelligence=row["intelligence"],
         parse_error=row["parse_error"],
         dead_letter=row["dead_letter"],
+        producer=row["producer"],
+        provenance=row["provenance"],
     )
     return LedgerEntry(
         position=row["position"],

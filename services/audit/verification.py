@@ -5,8 +5,9 @@ recomputing every hash after it leaves a consistent chain: only the signed check
 whose key is not in the database, catch that (and a truncated tail).
 """
 
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -28,6 +29,9 @@ class Verification:
     referrals: int
     key_id: str
     findings: tuple[Finding, ...] = field(default=())
+    producers: tuple[tuple[str, int], ...] = field(default=())
+    """Entries by who the ledger verified signed them (``producer``), or by why not
+    (``bad_signature``, ``untrusted_producer``), most first."""
 
     @property
     def ok(self) -> bool:
@@ -99,13 +103,17 @@ async def verify_database(conn: Connection, public: Ed25519PublicKey) -> Verific
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         checkpoints = await all_checkpoints(conn)
         walker = ChainWalker(remember=frozenset(cp.count for cp in checkpoints))
+        producers: Counter[str] = Counter()
         async for entry in store.iter_entries(conn):
             walker.feed(entry)
+            content = entry.content
+            producers[content.producer or f"({content.provenance or 'not checked'})"] += 1
             if walker.stopped:
                 break
         if walker.suspect is not None:
             walker.resolve(await store.position_of_hash(conn, walker.suspect.entry.prev_hash))
-    return conclude(walker, checkpoints, public)
+    verification = conclude(walker, checkpoints, public)
+    return replace(verification, producers=tuple(producers.most_common()))
 
 
 def conclude(

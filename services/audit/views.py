@@ -42,6 +42,8 @@ def entry_json(entry: LedgerEntry) -> dict[str, Any]:
         "intelligence": c.intelligence,
         "parse_error": c.parse_error,
         "dead_letter": c.dead_letter,
+        "producer": c.producer,
+        "provenance": c.provenance,
         "prev_hash": entry.prev_hash.hex(),
         "hash": entry.hash.hex(),
         "referral_prev_hash": _hex(entry.referral_prev_hash),
@@ -93,6 +95,8 @@ def entry_from_json(body: dict[str, Any]) -> LedgerEntry:
         intelligence=body["intelligence"],
         parse_error=body["parse_error"],
         dead_letter=body["dead_letter"],
+        producer=body.get("producer"),
+        provenance=body.get("provenance"),
     )
     return LedgerEntry(
         position=int(body["position"]),

@@ -31,7 +31,7 @@ from services.audit.report import extract_export, render_html
 from services.audit.signing import KEY_FILE_NAME, load_public_key, load_signing_key
 from services.audit.store import referral_entries
 from services.audit.verification import Verification, verify_database
-from services.hub.connect import operator_kafka, stack_env
+from services.hub.connect import operator_kafka, stack_env, trust_store
 from services.hub.consultation import record_consultation
 from services.runtime.clock import SystemClock
 from services.runtime.db import Connection, connect
@@ -91,6 +91,9 @@ def _show_verification(result: Verification) -> None:
     out.print(f"entries verified: {result.entries}; referrals: {result.referrals}")
     out.print(f"checkpoints verified: {result.checkpoints_verified} of {result.checkpoints}")
     out.print(f"chain head: {result.head}; trusted key: {result.key_id}")
+    if result.producers:
+        counts = ", ".join(f"{who} {count}" for who, count in result.producers)
+        out.print(f"signed by (verified when ledgered, covered by the chain): {counts}")
     for finding in result.findings:
         where = f"entry {finding.position}" if finding.position is not None else "checkpoints"
         out.print(Text(f"BROKEN at {where} [{finding.reason}]: {finding.detail}", style="red"))
@@ -269,6 +272,7 @@ def replay(
                 scope,
                 advance,
                 admin_dsn=project_admin_dsn(_env("HUB_ADMIN_DATABASE_URL")),
+                trust=trust_store(env),
                 keep=keep,
             )
         )

@@ -11,6 +11,7 @@ from referral_schemas import make_envelope, serialize_event
 from referral_schemas.access_v1 import ConsultationPurpose, ReferralConsulted
 from referral_schemas.topics import ACCESS_EVENTS
 
+from services.hub.connect import operator_signer, stack_env
 from services.runtime.kafka_clients import KafkaAccess
 
 
@@ -51,8 +52,12 @@ async def record_consultation(
     producer = AIOKafkaProducer(**kafka.client_kwargs(), acks="all", enable_idempotence=True)
     await producer.start()
     try:
+        key, value = str(referral_id).encode(), serialize_event(envelope)
         await producer.send_and_wait(
-            ACCESS_EVENTS, serialize_event(envelope), key=str(referral_id).encode()
+            ACCESS_EVENTS,
+            value,
+            key=key,
+            headers=operator_signer(stack_env()).headers(ACCESS_EVENTS, key, value),
         )
     finally:
         await producer.stop()

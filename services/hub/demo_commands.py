@@ -9,23 +9,26 @@ from referral_schemas.topics import POLICE_INTELLIGENCE
 from rich.console import Console
 from rich.table import Table
 
-from services.hub.connect import force_kafka, stack_env
+from services.hub.connect import force_kafka, force_signer, stack_env
 from services.hub.demo_data import DemoItem, demo_stream
 from services.runtime.kafka_clients import KafkaAccess
+from services.runtime.provenance import EventSigner
 
 DEMO_FORCE = "cumbria"
 
 console = Console()
 
 
-async def _publish(kafka: KafkaAccess, items: list[DemoItem]) -> list[int]:
+async def _publish(kafka: KafkaAccess, signer: EventSigner, items: list[DemoItem]) -> list[int]:
     producer = AIOKafkaProducer(**kafka.client_kwargs(), acks="all", enable_idempotence=True)
     await producer.start()
     try:
         offsets = []
         for item in items:
+            key, value = item.key.encode(), json.dumps(item.message).encode()
+            headers = signer.headers(POLICE_INTELLIGENCE, key, value)
             meta = await producer.send_and_wait(
-                POLICE_INTELLIGENCE, json.dumps(item.message).encode(), key=item.key.encode()
+                POLICE_INTELLIGENCE, value, key=key, headers=headers
             )
             offsets.append(meta.offset)
         return offsets
@@ -38,7 +41,8 @@ def demo() -> None:
     invalid message) to police.intelligence, as a force's records system would."""
     items = demo_stream(datetime.now(UTC))
     # Sent as Cumbria's records system would send it: with that force's own principal.
-    asyncio.run(_publish(force_kafka(stack_env(), DEMO_FORCE), items))
+    env = stack_env()
+    asyncio.run(_publish(force_kafka(env, DEMO_FORCE), force_signer(env, DEMO_FORCE), items))
     table = Table("sent", "reference", "what it shows")
     for n, item in enumerate(items, 1):
         table.add_row(str(n), item.message["data"]["intelligence_ref"], item.description)

@@ -24,11 +24,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from services.hub.connect import operator_kafka
+from services.hub.connect import operator_kafka, operator_signer, stack_env
 from services.hub.directory_file import Change, DirectoryFileError, parse_directory, show
 from services.hub.directory_file import compare as compare_directories
 from services.runtime.kafka_clients import MAX_REQUEST_BYTES, KafkaAccess, make_producer
 from services.runtime.outbox import event_message
+from services.runtime.provenance import EventSigner
 
 directory_app = typer.Typer(
     no_args_is_help=True,
@@ -104,8 +105,10 @@ async def read_in_force(kafka: KafkaAccess) -> InForce:
         await consumer.stop()
 
 
-async def publish(kafka: KafkaAccess, directory: DirectoryPublished, actor: str) -> int:
-    """Publish one version; returns the offset it landed at."""
+async def publish(
+    kafka: KafkaAccess, signer: EventSigner, directory: DirectoryPublished, actor: str
+) -> int:
+    """Publish one version, signed by the operator; returns the offset it landed at."""
     envelope = make_envelope(
         directory,
         id=uuid.uuid4(),
@@ -124,7 +127,7 @@ async def publish(kafka: KafkaAccess, directory: DirectoryPublished, actor: str)
             message.topic,
             message.value,
             key=message.key,
-            headers=list(message.headers),
+            headers=signer.sign(message.topic, message.key, message.value, message.headers),
             partition=_PARTITION.partition,
         )
         return int(meta.offset)
@@ -194,7 +197,7 @@ def load(
     )
     for change in changes:
         out.print(_change_line(change), markup=False)
-    offset = _run(publish(kafka, directory, actor), kafka)
+    offset = _run(publish(kafka, operator_signer(stack_env()), directory, actor), kafka)
     out.print(f"Published directory version {directory.version} to {DIRECTORY}.")
     if offset != in_force.end_offset:
         _err().print(

@@ -1,5 +1,6 @@
 """Referrals as every service sees them: referral.events folded with the shared
-``lifecycle.evolve``, in log order. An event the fold refuses has no effect.
+``lifecycle.evolve``, in log order. An event the fold refuses has no effect, and a record
+not rightfully signed (``rightfully_signed``) is not folded at all.
 
 Besides the lifecycle, the operator's listing shows the risk level and reason categories
 from the latest intake event that took effect (ReferralOpened, ReferralLinked,
@@ -12,6 +13,10 @@ from dataclasses import dataclass, replace
 from referral_schemas import EventData, EventRejected, parse_event
 from referral_schemas.lifecycle import Lifecycle, Refusal, evolve
 from referral_schemas.lifecycle_rules import LIFECYCLE_EVENT_TYPES
+from referral_schemas.producers import may_publish
+
+from services.hub.topic_reader import LogRecord
+from services.runtime.provenance import TrustStore
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,16 @@ def lifecycle_event(value: bytes) -> EventData | None:
     except EventRejected:
         return None
     return envelope.data if envelope.type in LIFECYCLE_EVENT_TYPES else None
+
+
+def rightfully_signed(trust: TrustStore, record: LogRecord) -> bool:
+    """Signed by a trusted key of a producer that may publish what the record holds: the
+    services dead-letter anything else, so the hub does not fold it either."""
+    verdict = trust.verify(record.topic, record.key, record.value, record.headers)
+    if verdict.producer is None:
+        return False
+    data = lifecycle_event(record.value)
+    return data is None or may_publish(verdict.producer, record.topic, data.EVENT_TYPE, data)
 
 
 def summarise(summary: ReferralSummary | None, data: EventData) -> ReferralSummary | Refusal:

@@ -18,20 +18,21 @@ from referral_schemas.topics import REFERRAL_EVENTS
 from rich.console import Console
 from rich.table import Table
 
-from services.hub.connect import operator_kafka
-from services.hub.referral_fold import ReferralSummary, fold_referrals
+from services.hub.connect import operator_kafka, stack_env, trust_store
+from services.hub.referral_fold import ReferralSummary, fold_referrals, rightfully_signed
 from services.hub.topic_reader import partitions_of, read_to_end
 from services.runtime.kafka_clients import KafkaAccess
+from services.runtime.provenance import TrustStore
 
 referrals_app = typer.Typer(no_args_is_help=True, help="Look at referrals.")
 console = Console()
 
 
-async def read_referrals(kafka: KafkaAccess) -> dict[str, ReferralSummary]:
+async def read_referrals(kafka: KafkaAccess, trust: TrustStore) -> dict[str, ReferralSummary]:
     partitions = (await partitions_of(kafka, (REFERRAL_EVENTS,))).get(REFERRAL_EVENTS, [])
     wanted = [TopicPartition(REFERRAL_EVENTS, p) for p in partitions]
     records = await read_to_end(kafka, wanted)
-    return fold_referrals(r.value for r in records)
+    return fold_referrals(r.value for r in records if rightfully_signed(trust, r))
 
 
 def _status(summary: ReferralSummary) -> str:
@@ -74,7 +75,7 @@ def list_referrals(
     referral.events). No names or addresses."""
     kafka = operator_kafka()
     try:
-        referrals = asyncio.run(read_referrals(kafka))
+        referrals = asyncio.run(read_referrals(kafka, trust_store(stack_env())))
     except (KafkaError, TimeoutError) as err:
         Console(stderr=True).print(f"cannot read Kafka at {kafka.bootstrap} ({type(err).__name__})")
         raise typer.Exit(1) from err

@@ -22,6 +22,8 @@ class LogRecord:
     partition: int
     offset: int
     value: bytes
+    key: bytes | None = None
+    headers: tuple[tuple[str, bytes], ...] = ()
 
 
 def partition_for(key: str, partitions: list[int]) -> int:
@@ -69,7 +71,14 @@ async def read_to_end(
             for tp, records in batches.items():
                 stalled_since = loop.time()
                 found += [
-                    LogRecord(tp.topic, tp.partition, r.offset, r.value or b"")
+                    LogRecord(
+                        tp.topic,
+                        tp.partition,
+                        r.offset,
+                        r.value or b"",
+                        r.key,
+                        tuple(r.headers or ()),
+                    )
                     for r in records
                     if r.offset < ends[tp] and (raw_key is None or r.key == raw_key)
                 ]

@@ -128,6 +128,7 @@ async def run_service(spec: ServiceSpec) -> None:
         dsn, min_size=settings.pool_min_size, max_size=settings.pool_max_size, limits=limits
     )
     kafka = settings.kafka_access()
+    signer, trust = settings.provenance(spec.name)
     producer = make_producer(
         kafka,
         f"{spec.name}-relay",
@@ -139,6 +140,7 @@ async def run_service(spec: ServiceSpec) -> None:
     relay = OutboxRelay(
         dsn,
         producer,
+        signer,
         batch_size=settings.outbox_batch_size,
         poll_interval_s=settings.outbox_poll_interval_s,
         lease_s=settings.outbox_lease_s,
@@ -155,7 +157,9 @@ async def run_service(spec: ServiceSpec) -> None:
     consumers = list(spec.kafka_consumers)
     for sub in spec.subscriptions:
         consumer = f"{spec.name}/{sub.topic}"
-        single = MessageProcessor(pool, consumer, sub.handler, spec.clock, retry, sub.event_types)
+        single = MessageProcessor(
+            pool, consumer, sub.handler, spec.clock, retry, sub.event_types, trust=trust
+        )
         source = subscribe(broker, spec.name, sub.topic, BatchProcessor(single), settings)
         consumers.append((spec.name, source))
     if settings.ops_port is not None:

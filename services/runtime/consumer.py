@@ -1,5 +1,6 @@
-"""The consumer shell: parse -> claim in the inbox -> handler (load, decide, save) ->
-outbox, all in one transaction; failures retried with backoff; refusals dead-lettered.
+"""The consumer shell: verify the producer -> parse -> claim in the inbox -> handler (load,
+decide, save) -> outbox, all in one transaction; failures retried with backoff; refusals
+dead-lettered.
 
 A handler is a thin function owned by a service. It gets the open connection, the parsed
 envelope and a context with the clock and causal ids, and returns the messages to publish.
@@ -16,6 +17,7 @@ from typing import Any
 
 import asyncpg
 from referral_schemas import Envelope, EventRejected, parse_event
+from referral_schemas.producers import may_publish
 
 from services.runtime.clock import CausalIds, Clock, IdFactory, id_for_record
 from services.runtime.db import Connection
@@ -25,6 +27,7 @@ from services.runtime.inbox import claim
 from services.runtime.logs import bind_message, get_logger, unbind_message
 from services.runtime.metrics import DEAD_LETTERS, HANDLER_SECONDS
 from services.runtime.outbox import OutgoingMessage, enqueue
+from services.runtime.provenance import TrustStore, Verdict
 from services.runtime.tracing import handling
 
 log = get_logger()
@@ -75,6 +78,8 @@ class MessageProcessor:
         clock: Clock,
         retry: RetryPolicy,
         event_types: frozenset[str] | None = None,
+        *,
+        trust: TrustStore | None,
     ) -> None:
         self.pool = pool
         self.consumer = consumer
@@ -82,6 +87,7 @@ class MessageProcessor:
         self.clock = clock
         self.retry = retry
         self._event_types = event_types
+        self._trust = trust
 
     def wants(self, envelope: Envelope[Any]) -> bool:
         return self._event_types is None or envelope.type in self._event_types
@@ -93,10 +99,20 @@ class MessageProcessor:
 
     async def process(self, record: ReceivedRecord) -> Outcome:
         """Never raises for a bad message; only cancellation stops it."""
+        verdict = self._verify(record)
+        if verdict.refusal is not None:
+            refuse = partial(self._refuse, record, verdict.refusal, verdict.detail, None)
+            return await self._retrying(refuse)
         try:
             envelope = parse_event(record.value)
         except EventRejected as rejected:
             refuse = partial(self._refuse, record, rejected.reason, rejected.detail, None)
+            return await self._retrying(refuse)
+        if verdict.producer is not None and not may_publish(
+            verdict.producer, record.topic, envelope.type, envelope.data
+        ):
+            detail = f"{verdict.producer} may not publish {envelope.type} on {record.topic}"
+            refuse = partial(self._refuse, record, "untrusted_producer", detail, envelope.id)
             return await self._retrying(refuse)
         if not self.wants(envelope):
             return Outcome.IGNORED
@@ -105,6 +121,13 @@ class MessageProcessor:
             return await self._handle_with_retries(record, envelope)
         finally:
             unbind_message()
+
+    def _verify(self, record: ReceivedRecord) -> Verdict:
+        """Who signed the record; ``trust`` None (unit and harness tests that feed records
+        straight in) checks nothing. Every service process has a trust store."""
+        if self._trust is None:
+            return Verdict(None)
+        return self._trust.verify(record.topic, record.key, record.value, record.headers)
 
     async def _handle_with_retries(
         self, record: ReceivedRecord, envelope: Envelope[Any]

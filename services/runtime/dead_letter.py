@@ -11,6 +11,7 @@ from referral_schemas.topics import DEAD_LETTER
 from services.runtime.db import Connection
 from services.runtime.inbox import claim
 from services.runtime.outbox import OutgoingMessage, enqueue
+from services.runtime.provenance import SIGNATURE_HEADERS
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,8 @@ def dead_letter_message(
     record: ReceivedRecord, consumer: str, reason: str, detail: str
 ) -> OutgoingMessage:
     headers = (
-        *record.headers,
+        # The relay signs the dead letter as this service; what the record claimed stays.
+        *((f"dlq.original.{n}" if n in SIGNATURE_HEADERS else n, v) for n, v in record.headers),
         ("dlq.reason", reason.encode()),
         ("dlq.detail", detail.encode()),
         ("dlq.consumer", consumer.encode()),

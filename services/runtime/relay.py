@@ -1,5 +1,7 @@
 """The outbox relay: the only code that publishes to Kafka.
 
+Every record leaves signed by this service's key (services/runtime/provenance.py).
+
 One relay per service leads at a time, holding the relay lease (services/runtime/lease.py),
 so events leave in the order they were committed. It wakes on NOTIFY and polls as a
 fallback. A cycle reads a batch and renews the lease, publishes with no transaction open,
@@ -26,6 +28,7 @@ from services.runtime.lease import LeadershipLost, Lease, renew, try_acquire
 from services.runtime.logs import get_logger
 from services.runtime.metrics import RELAY_LEADING, RELAY_PUBLISHED
 from services.runtime.outbox import decode_headers
+from services.runtime.provenance import EventSigner
 
 log = get_logger()
 
@@ -41,6 +44,7 @@ class OutboxRelay:
         self,
         dsn: str,
         producer: AIOKafkaProducer,
+        signer: EventSigner,
         *,
         batch_size: int = 500,
         poll_interval_s: float = 1.0,
@@ -50,6 +54,7 @@ class OutboxRelay:
     ) -> None:
         self._dsn = dsn
         self._producer = producer
+        self._signer = signer
         self._batch_size = batch_size
         # The leader renews at least three times per lease, however long the poll interval.
         self._poll_interval_s = min(poll_interval_s, lease_s / 3)
@@ -151,9 +156,9 @@ class OutboxRelay:
     async def _send(self, row: asyncpg.Record) -> None:
         if len(row["value"]) + len(row["key"] or b"") > MAX_REQUEST_BYTES:
             raise MessageSizeTooLargeError("record larger than the producer's max_request_size")
-        future = await self._producer.send(
-            row["topic"], row["value"], key=row["key"], headers=decode_headers(row["headers"])
-        )
+        topic, key, value = row["topic"], row["key"], row["value"]
+        headers = self._signer.sign(topic, key, value, decode_headers(row["headers"]))
+        future = await self._producer.send(topic, value, key=key, headers=headers)
         await future
 
 

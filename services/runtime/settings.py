@@ -1,6 +1,8 @@
 """Settings shared by every service. Each service subclasses ``ServiceSettings`` once,
 with its own env prefix; only settings classes read the environment."""
 
+from pathlib import Path
+
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -12,6 +14,7 @@ from services.runtime.kafka_clients import (
     SaslMechanism,
     SecurityProtocol,
 )
+from services.runtime.provenance import EventSigner, TrustStore
 from services.runtime.tracing import Exporter
 
 
@@ -128,6 +131,28 @@ class ServiceSettings(BaseSettings):
         description="Where spans go: none (trace context still travels in the events), "
         "console (stdout), or otlp (OTEL_EXPORTER_OTLP_ENDPOINT; needs the otlp extra).",
     )
+
+    event_signing_key_file: Path | None = Field(
+        default=None,
+        description="This service's Ed25519 key that signs every event it publishes (e.g. "
+        "INTAKE_EVENT_SIGNING_KEY_FILE); `hub infra up` generates it. Required to run.",
+    )
+    trust_store: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices("HUB_TRUST_STORE"),
+        description="The trust store: which key ids belong to which producer (JSON, written "
+        "by `hub infra up` and `hub keys`). Required to run.",
+    )
+
+    def provenance(self, producer: str) -> tuple[EventSigner, TrustStore]:
+        """The signer of what this service publishes and the store it checks what it reads
+        against. Checked when the service starts: a service never runs unsigned."""
+        if self.event_signing_key_file is None or self.trust_store is None:
+            raise ValueError(
+                f"{producer} needs {producer.upper()}_EVENT_SIGNING_KEY_FILE and "
+                "HUB_TRUST_STORE (hub infra up writes both into the stack's env file)"
+            )
+        return EventSigner(producer, self.event_signing_key_file), TrustStore(self.trust_store)
 
     def kafka_access(self) -> KafkaAccess:
         """How this service's Kafka clients connect. Checked here, when the service starts,

@@ -19,6 +19,7 @@ from services.runtime.kafka_clients import make_producer
 from tests.chaos.recorder import PREFIX, Routed
 from tests.support.intelligence import encode, key_of, submitted
 from tests.support.kafka_auth import force_access, stack_env_of
+from tests.support.provenance import signed
 
 MAX_PER_SCENARIO = 2000
 DELIVERY_DEADLINE_S = 180.0
@@ -71,8 +72,12 @@ class Load:
         deadline = time.monotonic() + DELIVERY_DEADLINE_S
         while True:
             try:
+                key, value = key_of(message).encode(), encode(message)
                 await producer.send_and_wait(
-                    POLICE_INTELLIGENCE, encode(message), key=key_of(message).encode()
+                    POLICE_INTELLIGENCE,
+                    value,
+                    key=key,
+                    headers=signed(stack_env_of(self._bootstrap), POLICE_INTELLIGENCE, key, value),
                 )
                 return
             except KafkaError:

@@ -26,7 +26,8 @@ from referral_schemas.topics import POLICE_INTELLIGENCE, REFERRAL_EVENTS
 
 from tests.support.intelligence import encode, key_of, submitted
 from tests.support.kafka import partitions_of
-from tests.support.kafka_auth import client_kwargs
+from tests.support.kafka_auth import client_kwargs, stack_env_of
+from tests.support.provenance import signed
 from tests.support.services import ServiceProcess
 
 Start = Callable[[str, str], ServiceProcess]
@@ -112,9 +113,9 @@ class Stream:
         try:
             while True:
                 message = submitted()
-                await producer.send_and_wait(
-                    POLICE_INTELLIGENCE, encode(message), key=key_of(message).encode()
-                )
+                key, value = key_of(message).encode(), encode(message)
+                headers = signed(stack_env_of(self._bootstrap), POLICE_INTELLIGENCE, key, value)
+                await producer.send_and_wait(POLICE_INTELLIGENCE, value, key=key, headers=headers)
                 self.sent[message["data"]["intelligence_ref"]] = time.time()
                 await asyncio.sleep(PUBLISH_EVERY_S)
         finally:

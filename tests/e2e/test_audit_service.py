@@ -43,6 +43,7 @@ from tests.support.directory import cumbria_directory
 from tests.support.intelligence import encode, key_of, submitted
 from tests.support.kafka import TopicWatch, caught_up, send, watch
 from tests.support.kafka_auth import access
+from tests.support.provenance import trust_of
 
 pytestmark = pytest.mark.e2e
 
@@ -239,6 +240,7 @@ async def test_replay_from_offset_zero_reproduces_casework_and_the_sla_events_of
         env["CASEWORK_DATABASE_URL"],
         Scope(uuid.UUID(rid)),
         admin_dsn=admin,
+        trust=trust_of(env),
         observe=observe,
     )
     assert seen["created"] == (True, 0), "the scratch schema exists and is empty at the start"
@@ -258,6 +260,7 @@ async def test_replay_from_offset_zero_reproduces_casework_and_the_sla_events_of
         env["CASEWORK_DATABASE_URL"],
         Scope(),
         admin_dsn=admin,
+        trust=trust_of(env),
         keep=True,
     )
     try:

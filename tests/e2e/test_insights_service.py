@@ -29,7 +29,8 @@ from tests.e2e.helpers import event_for_referral
 from tests.e2e.lifecycle_support import free_port
 from tests.support.directory import cumbria_directory, next_directory_version, send_directory
 from tests.support.kafka import send, wait_committed, watch
-from tests.support.kafka_auth import client_kwargs
+from tests.support.kafka_auth import client_kwargs, stack_env_of
+from tests.support.provenance import signed
 from tests.support.referral_log import AGENCY, OTHER_AGENCY, ReferralLog, published
 from tests.support.services import ServiceProcess
 from tests.unit.test_insights_events import (
@@ -59,7 +60,9 @@ async def publish(bootstrap: str, messages: list[Message]) -> list[tuple[int, in
     try:
         sent = []
         for m in messages:
-            meta = await producer.send_and_wait(m.topic, m.value, key=m.key.encode())
+            key = m.key.encode()
+            headers = signed(stack_env_of(bootstrap), m.topic, key, m.value)
+            meta = await producer.send_and_wait(m.topic, m.value, key=key, headers=headers)
             sent.append((meta.partition, meta.offset))
         return sent
     finally:

@@ -27,6 +27,7 @@ from tests.e2e.lifecycle_support import Staff, directory_in_force
 from tests.support.intelligence import encode, key_of, submitted, withdrawn
 from tests.support.kafka import Record, TopicWatch, send, watch
 from tests.support.kafka_auth import access
+from tests.support.provenance import trust_of
 
 pytestmark = pytest.mark.e2e
 
@@ -192,6 +193,7 @@ async def test_racing_writers_never_contradict_what_people_were_told(
         env["CASEWORK_DATABASE_URL"],
         Scope(),
         admin_dsn=project_admin_dsn(env["HUB_ADMIN_DATABASE_URL"]),
+        trust=trust_of(env),
     )
     assert report.casework.same, report.casework.differences[:5]
 

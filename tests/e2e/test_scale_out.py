@@ -18,7 +18,8 @@ from tests.e2e.conftest import Spawn
 from tests.e2e.lifecycle_support import Staff, directory_in_force, eventually, free_port
 from tests.support.intelligence import encode, key_of, submitted
 from tests.support.kafka import Record, watch
-from tests.support.kafka_auth import client_kwargs
+from tests.support.kafka_auth import client_kwargs, stack_env_of
+from tests.support.provenance import signed
 from tests.support.services import ServiceProcess
 
 pytestmark = pytest.mark.e2e
@@ -28,12 +29,14 @@ BURST = 500
 async def _publish_burst(bootstrap: str, count: int) -> set[str]:
     messages = [submitted() for _ in range(count)]
     producer = AIOKafkaProducer(**client_kwargs(bootstrap), acks="all", linger_ms=5)
+    env = stack_env_of(bootstrap)
     await producer.start()
     try:
-        sent = [
-            await producer.send(POLICE_INTELLIGENCE, encode(m), key=key_of(m).encode())
-            for m in messages
-        ]
+        sent = []
+        for m in messages:
+            key, value = key_of(m).encode(), encode(m)
+            headers = signed(env, POLICE_INTELLIGENCE, key, value)
+            sent.append(await producer.send(POLICE_INTELLIGENCE, value, key=key, headers=headers))
         await asyncio.gather(*sent)
     finally:
         await producer.stop()

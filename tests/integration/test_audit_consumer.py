@@ -17,6 +17,7 @@ from tests.integration.runtime_fixtures import Schema, eventually, stop, temp_to
 from tests.integration.test_audit_support import event_bytes, ledger_schema
 from tests.support.kafka import Sent, send, wait_committed
 from tests.support.kafka_auth import access
+from tests.support.provenance import this_runs_trust
 
 pytestmark = pytest.mark.integration
 
@@ -26,7 +27,9 @@ async def consuming(schema: Schema, bootstrap: str, topic: str) -> AsyncIterator
     """A ledger consumer in a consumer group of its own (yielded), until the block ends."""
     pool: asyncpg.Pool[Any] = await create_pool(schema.dsn, min_size=1, max_size=2)
     group = f"audit-test-{uuid.uuid4().hex[:8]}"
-    consumer = LedgerConsumer(access(bootstrap), group, [topic], retry=RetryPolicy(5, 0.1, 1.0))
+    consumer = LedgerConsumer(
+        access(bootstrap), group, [topic], this_runs_trust(), retry=RetryPolicy(5, 0.1, 1.0)
+    )
     task = asyncio.create_task(consumer.run(pool), name="test-ledger-consumer")
     try:
         yield group

@@ -14,7 +14,7 @@ from referral_schemas.topics import DEAD_LETTER
 
 from services.audit import store
 from services.audit.chain import build_chain
-from services.audit.entries import RecordFacts
+from services.audit.entries import VERIFIED, Provenance, RecordFacts, parse_record
 from services.audit.replay import CaseworkReplay, LedgerReplay, Scope
 from services.audit.replay_run import LedgerComparison, compare_ledger
 from services.audit.replay_scratch import (
@@ -34,6 +34,7 @@ from tests.integration.test_audit_support import (
     record,
     referral_records,
 )
+from tests.support.provenance import fed, this_runs_trust
 
 pytestmark = pytest.mark.integration
 RID = uuid.uuid4()
@@ -52,7 +53,7 @@ async def _compare(
 ) -> LedgerComparison:
     replay = LedgerReplay(scope)
     for item in RECORDS if records is None else records:
-        replay.feed(item)
+        fed(replay, item, this_runs_trust())
     conn = await schema.connect()
     try:
         return await compare_ledger(conn, replay)
@@ -218,8 +219,8 @@ async def test_casework_states_written_with_casework_store_digest_alike(
 def _folded_states() -> list[CaseState]:
     replay = CaseworkReplay(Scope())
     for rid in (uuid.uuid4(), uuid.uuid4()):
-        for item in referral_records(rid):
-            replay.feed(item)
+        for item in referral_records(rid):  # as if each came signed by its producer
+            replay.feed(item, parse_record(item.value), Provenance("casework", VERIFIED))
     return list(replay.states.values())
 
 
@@ -236,7 +237,7 @@ async def _compare_into(
 ) -> LedgerComparison:
     replay = LedgerReplay(scope)
     for item in records:
-        replay.feed(item)
+        fed(replay, item, this_runs_trust())
     conn, work = await ledger.connect(), await scratch.connect()
     try:
         await prepare(work)

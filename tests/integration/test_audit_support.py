@@ -16,6 +16,7 @@ from referral_schemas.topics import ACCESS_EVENTS, POLICE_INTELLIGENCE, REFERRAL
 from services.audit import store
 from services.audit.entries import RecordFacts
 from tests.integration.runtime_fixtures import Schema, fresh_schema, migrate
+from tests.support.provenance import this_runs_trust
 
 AUDIT_MIGRATIONS = Path("services/audit/migrations")
 _offsets = itertools.count(1)
@@ -60,7 +61,7 @@ async def append(schema: Schema, records: list[RecordFacts]) -> store.AppendCoun
     conn = await schema.connect()
     try:
         async with conn.transaction():
-            return await store.append(conn, records)
+            return await store.append(conn, records, this_runs_trust())
     finally:
         await conn.close()
 

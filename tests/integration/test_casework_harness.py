@@ -121,7 +121,9 @@ class Casework:
 
     async def deliver(self, key: str, value: bytes) -> Outcome:
         """One record as casework's consumer would receive it from referral.events."""
-        processor = MessageProcessor(self.pool, CONSUMER, handle, self.clock, RetryPolicy(1))
+        processor = MessageProcessor(
+            self.pool, CONSUMER, handle, self.clock, RetryPolicy(1), trust=None
+        )
         self.offset += 1
         record = ReceivedRecord(REFERRAL_EVENTS, 0, self.offset, key.encode(), value, ())
         return await processor.process(record)

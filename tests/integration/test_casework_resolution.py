@@ -92,7 +92,12 @@ async def _directory(casework: Casework) -> list[str]:
     """The golden sample directory through casework's consumer of hub.directory."""
     envelope: Envelope[Any] = parse_event(load_sample("DirectoryPublished.v1"))
     processor = MessageProcessor(
-        casework.pool, "casework/hub.directory", on_directory, casework.clock, RetryPolicy(1)
+        casework.pool,
+        "casework/hub.directory",
+        on_directory,
+        casework.clock,
+        RetryPolicy(1),
+        trust=None,
     )
     record = ReceivedRecord(DIRECTORY, 0, 1, b"directory", serialize_event(envelope), ())
     assert await processor.process(record) in (Outcome.HANDLED, Outcome.DUPLICATE)

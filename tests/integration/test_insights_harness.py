@@ -86,6 +86,7 @@ class Insights:
             HANDLERS[message.topic],
             self.clock,
             RetryPolicy(1),
+            trust=None,
         )
         record = ReceivedRecord(message.topic, 0, offset, message.key.encode(), message.value, ())
         return await processor.process(record)

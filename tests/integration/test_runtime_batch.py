@@ -61,7 +61,9 @@ class EchoHandler:
 def batch_processor(
     env: Env, handler: EchoHandler, event_types: frozenset[str] | None = None
 ) -> BatchProcessor:
-    single = MessageProcessor(env.pool, CONSUMER, handler, SystemClock(), FAST, event_types)
+    single = MessageProcessor(
+        env.pool, CONSUMER, handler, SystemClock(), FAST, event_types, trust=None
+    )
     return BatchProcessor(single)
 
 

@@ -12,6 +12,7 @@ from referral_schemas import DEAD_LETTER, REFERRAL_EVENTS
 
 from services.runtime.clock import SystemClock
 from services.runtime.consumer import MessageProcessor, Outcome, RetryPolicy
+from services.runtime.dead_letter import ReceivedRecord
 from services.runtime.errors import Rejection
 from services.runtime.outbox import OutgoingMessage
 from tests.integration.runtime_fixtures import (
@@ -22,6 +23,7 @@ from tests.integration.runtime_fixtures import (
     record,
     sample_with_fresh_id,
 )
+from tests.support.provenance import signer, trust_of
 
 pytestmark = pytest.mark.integration
 
@@ -43,7 +45,7 @@ async def env(stack_env: dict[str, str], tmp_path: Path) -> AsyncIterator[Env]:
 
 
 def processor(env: Env, handler: ScriptedHandler, retry: RetryPolicy = FAST) -> MessageProcessor:
-    return MessageProcessor(env.pool, CONSUMER, handler, SystemClock(), retry)
+    return MessageProcessor(env.pool, CONSUMER, handler, SystemClock(), retry, trust=None)
 
 
 async def effects(env: Env) -> list[tuple[uuid.UUID, int]]:
@@ -217,3 +219,51 @@ async def test_a_record_with_a_nul_in_a_header_name_is_still_dead_lettered(env: 
 
     assert await processor(env, handler).process(odd) is Outcome.DEAD_LETTERED
     assert [d["reason"] for d in await dead_letters(env)] == ["not_json"]
+
+
+def signed_record(env: dict[str, str], value: bytes, producer: str) -> ReceivedRecord:
+    """``record(value)`` signed with ``producer``'s key from the stack."""
+    plain = record(value)
+    headers = signer(env, producer).sign(plain.topic, plain.key, plain.value, plain.headers)
+    return dataclasses.replace(plain, headers=tuple(headers))
+
+
+def verifying(env: Env, handler: ScriptedHandler, stack_env: dict[str, str]) -> MessageProcessor:
+    return MessageProcessor(
+        env.pool, CONSUMER, handler, SystemClock(), FAST, trust=trust_of(stack_env)
+    )
+
+
+async def test_only_records_their_rightful_producer_signed_reach_the_handler(
+    env: Env, stack_env: dict[str, str]
+) -> None:
+    handler = ScriptedHandler(returns=[OPENED])
+    consume = verifying(env, handler, stack_env)
+    _, unsigned = sample_with_fresh_id()
+    _, by_intake = sample_with_fresh_id()  # a service may not send a force's intelligence
+    _, tampered = sample_with_fresh_id()
+    changed = signed_record(stack_env, tampered, "force:cumbria")
+    changed = dataclasses.replace(changed, value=changed.value.replace(b"cumbria", b"cumbriA"))
+    event_id, genuine = sample_with_fresh_id()
+
+    outcomes = [
+        await consume.process(record(unsigned)),
+        await consume.process(signed_record(stack_env, by_intake, "intake")),
+        await consume.process(changed),
+        await consume.process(signed_record(stack_env, genuine, "force:cumbria")),
+    ]
+
+    assert outcomes == [Outcome.DEAD_LETTERED] * 3 + [Outcome.HANDLED]
+    assert handler.calls == 1, "only the genuine record reached the handler"
+    assert await effects(env) == [(event_id, 1)]
+    reasons = [r["reason"] for r in await dead_letters(env)]
+    assert reasons == ["bad_signature", "untrusted_producer", "bad_signature"]
+    forwarded = dead_letter_rows(await outbox_rows(env.schema))
+    assert [h.get("dlq.reason") for h in (r["headers"] for r in forwarded)] == [
+        b"bad_signature",
+        b"untrusted_producer",
+        b"bad_signature",
+    ]
+    # What the forger's record claimed is kept for investigation, apart from the new signature.
+    assert "dlq.original.hub.sig" in forwarded[1]["headers"]
+    assert "hub.sig" not in forwarded[1]["headers"], "the relay signs the dead letter itself"

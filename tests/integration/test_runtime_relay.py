@@ -7,6 +7,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -14,6 +15,7 @@ from aiokafka import AIOKafkaProducer
 from services.runtime.dead_letter import dead_letter
 from services.runtime.kafka_clients import MAX_REQUEST_BYTES
 from services.runtime.outbox import OutgoingMessage, enqueue
+from services.runtime.provenance import KID_HEADER, SIG_HEADER, EventSigner, TrustStore
 from services.runtime.relay import OutboxRelay
 from tests.integration.runtime_fixtures import (
     CountingProducer,
@@ -30,6 +32,7 @@ from tests.integration.runtime_fixtures import (
     temp_topic,
 )
 from tests.support.kafka import Record, TopicWatch, watch
+from tests.support.provenance import signer
 
 pytestmark = pytest.mark.integration
 
@@ -43,6 +46,8 @@ class Env:
     schema: Schema
     topic: str
     bootstrap: str
+    signer: EventSigner
+    trust: TrustStore
 
 
 @pytest.fixture
@@ -52,7 +57,8 @@ async def env(
     bootstrap = stack_env["HUB_KAFKA_BOOTSTRAP"]
     async with fresh_schema(stack_env) as schema, temp_topic(bootstrap, partitions=3) as topic:
         await migrate(schema, "svc", tmp_path_factory.mktemp("no-migrations"))
-        yield Env(schema, topic, bootstrap)
+        trust = TrustStore(Path(stack_env["HUB_TRUST_STORE"]))
+        yield Env(schema, topic, bootstrap, signer(stack_env, "intake"), trust)
 
 
 @pytest.fixture
@@ -105,7 +111,7 @@ async def test_every_row_is_published_once_in_order_per_key_with_headers(
     env: Env, producer: AIOKafkaProducer
 ) -> None:
     await enqueue_rows(env, range(300))
-    relay = OutboxRelay(env.schema.dsn, producer, batch_size=64, poll_interval_s=0.2)
+    relay = OutboxRelay(env.schema.dsn, producer, env.signer, batch_size=64, poll_interval_s=0.2)
 
     async with watch(env.bootstrap, env.topic) as seen, running(relay):
         records = await arrive(seen, 300)
@@ -122,16 +128,22 @@ async def test_every_row_is_published_once_in_order_per_key_with_headers(
             CONTENT_TYPE[0]: CONTENT_TYPE[1],
             "seq": r.headers["seq"],
             BINARY[0]: BINARY[1],
+            KID_HEADER: r.headers[KID_HEADER],
+            SIG_HEADER: r.headers[SIG_HEADER],
         }
+        verdict = env.trust.verify(env.topic, r.key, r.value, list(r.headers.items()))
+        assert verdict.producer == "intake", "published signed by the service's own key"
     assert relay.published == 300
 
 
 async def test_a_standby_relay_publishes_nothing_until_the_leader_stops(
     env: Env, producer: AIOKafkaProducer
 ) -> None:
-    leader = OutboxRelay(env.schema.dsn, producer, batch_size=25, poll_interval_s=0.1)
+    leader = OutboxRelay(env.schema.dsn, producer, env.signer, batch_size=25, poll_interval_s=0.1)
     async with kafka_producer(env.bootstrap, "rt-test-standby") as other_producer:
-        standby = OutboxRelay(env.schema.dsn, other_producer, batch_size=25, poll_interval_s=0.1)
+        standby = OutboxRelay(
+            env.schema.dsn, other_producer, env.signer, batch_size=25, poll_interval_s=0.1
+        )
         async with watch(env.bootstrap, env.topic) as seen, running(leader) as leader_task:
             await eventually(lambda: relay_is_leading(env.schema), "the first relay leads")
             async with running(standby) as standby_task:
@@ -155,7 +167,7 @@ async def test_rows_committed_later_wake_the_relay_without_a_poll(
     env: Env, producer: AIOKafkaProducer
 ) -> None:
     # The poll would come only after an hour: whatever arrives sooner was woken by NOTIFY.
-    relay = OutboxRelay(env.schema.dsn, producer, poll_interval_s=3600)
+    relay = OutboxRelay(env.schema.dsn, producer, env.signer, poll_interval_s=3600)
 
     async with watch(env.bootstrap, env.topic) as seen, running(relay):
         await eventually(lambda: relay_is_leading(env.schema), "the relay leads")
@@ -174,8 +186,8 @@ async def test_a_relay_stopped_mid_batch_loses_nothing(
 ) -> None:
     await enqueue_rows(env, range(300), per_transaction=100)
     stalling = StallingProducer(producer, stall_at=15)
-    first = OutboxRelay(env.schema.dsn, stalling, batch_size=10, poll_interval_s=0.1)
-    second = OutboxRelay(env.schema.dsn, producer, batch_size=10, poll_interval_s=0.1)
+    first = OutboxRelay(env.schema.dsn, stalling, env.signer, batch_size=10, poll_interval_s=0.1)
+    second = OutboxRelay(env.schema.dsn, producer, env.signer, batch_size=10, poll_interval_s=0.1)
 
     async with watch(env.bootstrap, env.topic) as seen:
         async with running(first) as first_task:
@@ -201,7 +213,7 @@ async def test_a_relay_waiting_on_the_database_stops_when_cancelled(
         tx = locker.transaction()
         await tx.start()
         await locker.execute("LOCK TABLE outbox IN ACCESS EXCLUSIVE MODE")
-        relay = OutboxRelay(env.schema.dsn, producer, poll_interval_s=0.1)
+        relay = OutboxRelay(env.schema.dsn, producer, env.signer, poll_interval_s=0.1)
         task = asyncio.create_task(relay.run(), name="blocked-relay")
 
         async def relay_blocked() -> bool:
@@ -241,7 +253,7 @@ async def test_a_row_kafka_refuses_does_not_hold_back_the_rows_behind_it(
     finally:
         await conn.close()
     counting = CountingProducer(producer)
-    relay = OutboxRelay(env.schema.dsn, counting, poll_interval_s=0.05)
+    relay = OutboxRelay(env.schema.dsn, counting, env.signer, poll_interval_s=0.05)
 
     async with running(relay):
 
@@ -263,11 +275,16 @@ async def test_a_standby_replaces_a_hung_leader_which_marks_nothing_when_it_resu
     await enqueue_rows(env, range(100))
     stalling = StallingProducer(producer, stall_at=15)
     hung = OutboxRelay(
-        env.schema.dsn, stalling, batch_size=10, poll_interval_s=0.1, lease_s=LEASE_S
+        env.schema.dsn, stalling, env.signer, batch_size=10, poll_interval_s=0.1, lease_s=LEASE_S
     )
     async with kafka_producer(env.bootstrap, "rt-test-standby") as other_producer:
         standby = OutboxRelay(
-            env.schema.dsn, other_producer, batch_size=10, poll_interval_s=0.1, lease_s=LEASE_S
+            env.schema.dsn,
+            other_producer,
+            env.signer,
+            batch_size=10,
+            poll_interval_s=0.1,
+            lease_s=LEASE_S,
         )
         async with watch(env.bootstrap, env.topic) as seen, running(hung) as hung_task:
             await stalling.stalled.wait()

@@ -88,7 +88,7 @@ async def test_a_batch_whose_transaction_was_ended_commits_nothing_and_is_redeli
     events = [sample_with_fresh_id() for _ in range(5)]
     records = [record(value) for _, value in events]
     processor = BatchProcessor(
-        MessageProcessor(pool, CONSUMER, HangingHandler(), SystemClock(), FAST)
+        MessageProcessor(pool, CONSUMER, HangingHandler(), SystemClock(), FAST, trust=None)
     )
 
     with pytest.raises(BatchInterrupted):

@@ -12,7 +12,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from tests.support.kafka_auth import client_kwargs
+from tests.support.kafka_auth import client_kwargs, stack_env_of
+from tests.support.provenance import signed
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,12 @@ async def send(
     key: str,
     values: list[bytes],
     headers: list[tuple[str, bytes]] | None = None,
+    *,
+    sign: bool = True,
 ) -> list[Sent]:
+    """Publish ``values`` as the operator, each signed by its rightful producer
+    (tests/support/provenance.py) unless ``sign`` is False (a forgery)."""
+    env = stack_env_of(bootstrap)
     producer = AIOKafkaProducer(
         **client_kwargs(bootstrap), acks="all", max_request_size=5 * 1024 * 1024
     )
@@ -36,7 +42,10 @@ async def send(
     try:
         sent = []
         for value in values:
-            meta = await producer.send_and_wait(topic, value, key=key.encode(), headers=headers)
+            with_signature = signed(env, topic, key.encode(), value, headers) if sign else headers
+            meta = await producer.send_and_wait(
+                topic, value, key=key.encode(), headers=with_signature
+            )
             sent.append(Sent(topic, meta.partition, meta.offset))
         return sent
     finally:

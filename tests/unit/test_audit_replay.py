@@ -10,7 +10,7 @@ import pytest
 from referral_schemas import load_sample
 from referral_schemas.topics import ACCESS_EVENTS, REFERRAL_EVENTS
 
-from services.audit.entries import RecordFacts
+from services.audit.entries import VERIFIED, Provenance, RecordFacts, parse_record
 from services.audit.replay import CaseworkReplay, Scope, compare_states
 
 pytestmark = pytest.mark.unit
@@ -39,8 +39,20 @@ HISTORY = [
 def _replay(scope: Scope, records: list[RecordFacts] = HISTORY) -> CaseworkReplay:
     replay = CaseworkReplay(scope)
     for record in records:
-        replay.feed(record)
+        replay.feed(record, parse_record(record.value), Provenance("casework", VERIFIED))
     return replay
+
+
+def test_a_record_whose_producer_is_not_trusted_is_not_folded() -> None:
+    """Casework dead-letters a forged event; the replay must not fold it either."""
+    replay = CaseworkReplay(Scope())
+    for record in HISTORY[:2]:
+        replay.feed(record, parse_record(record.value), Provenance("casework", VERIFIED))
+    accepted = HISTORY[4]
+    forged = Provenance(None, "bad_signature")
+    replay.feed(accepted, parse_record(accepted.value), forged)
+    assert replay.states[RID].status.value == "awaiting_acceptance"
+    assert replay.events == 2
 
 
 def test_the_same_history_gives_the_same_digest_and_breaches_come_from_the_log() -> None:

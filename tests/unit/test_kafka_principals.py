@@ -12,6 +12,7 @@ from referral_schemas.topics import (
     REFERRAL_EVENTS,
 )
 
+from infra.event_keys import ensure_event_keys
 from infra.kafka_principals import (
     FORCE_ACCESS,
     SERVICE_ACCESS,
@@ -21,6 +22,7 @@ from infra.kafka_principals import (
     force_principal,
     principals,
 )
+from infra.settings import InfraSettings
 from services.audit import main as audit_main
 from services.audit.settings import AuditSettings
 from services.audit.signing import ensure_checkpoint_key
@@ -82,14 +84,19 @@ def test_an_insights_rebuild_under_a_fresh_group_is_still_insights_own(tmp_path:
     assert not joins(SERVICE_ACCESS["insights"], "casework")
 
 
-def test_the_audit_ledger_reads_every_topic_in_its_own_group(tmp_path: Path) -> None:
+def test_the_audit_ledger_reads_every_topic_in_its_own_group(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _, public = ensure_signing_keys(tmp_path)
+    keys = ensure_event_keys(InfraSettings(state_dir=tmp_path))
+    monkeypatch.setenv("HUB_TRUST_STORE", keys["HUB_TRUST_STORE"])
     settings = AuditSettings(
         database_url=DSN,
         token_public_key_file=public,
         checkpoint_key_file=ensure_checkpoint_key(tmp_path),
         kafka_username="audit",
         kafka_password="pw",
+        event_signing_key_file=keys["AUDIT_EVENT_SIGNING_KEY_FILE"],
     )
     spec = audit_main.build(settings)
     access = SERVICE_ACCESS["audit"]

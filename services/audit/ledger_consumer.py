@@ -11,7 +11,8 @@ retried with capped backoff until the batch is stored.
 """
 
 import asyncio
-from collections.abc import Sequence
+import heapq
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import asyncpg
@@ -39,6 +40,13 @@ def facts_of(topic: str, record: "ConsumerRecord[bytes, bytes]") -> RecordFacts:
         value=record.value or b"",
         headers=tuple(record.headers or ()),
     )
+
+
+def in_record_time_order(partitions: Iterable[list[RecordFacts]]) -> list[RecordFacts]:
+    """One batch's records across topics by record time, each partition's in offset order
+    (a ledger that fell behind appends what it catches up on as it happened, not topic by
+    topic)."""
+    return list(heapq.merge(*partitions, key=lambda r: r.timestamp_ms or 0))
 
 
 async def store_batch(
@@ -118,7 +126,9 @@ class LedgerConsumer:
             batches = await consumer.getmany(timeout_ms=1000, max_records=self._batch_size)
             if not batches:
                 continue
-            records = [facts_of(tp.topic, r) for tp, rs in batches.items() for r in rs]
+            records = in_record_time_order(
+                [facts_of(tp.topic, r) for r in rs] for tp, rs in batches.items()
+            )
             counts = await store_batch(pool, records, self._retry, self._trust)
             self.ledgered += counts.appended
             offsets = {tp: rs[-1].offset + 1 for tp, rs in batches.items() if rs}

@@ -11,6 +11,7 @@ from referral_schemas import load_sample
 from referral_schemas.topics import ACCESS_EVENTS, REFERRAL_EVENTS
 
 from services.audit.entries import VERIFIED, Provenance, RecordFacts, parse_record
+from services.audit.ledger_consumer import in_record_time_order
 from services.audit.replay import CaseworkReplay, Scope, compare_states
 
 pytestmark = pytest.mark.unit
@@ -81,3 +82,20 @@ def test_a_window_compares_only_the_referrals_it_touched() -> None:
     assert compare_states(replay.digests(), live, late).compared == 0
     touched = _replay(Scope(start=_T0 + timedelta(hours=3)))
     assert set(touched.digests()) == {RID}
+
+
+def test_a_batch_is_ledgered_in_record_time_order_each_partition_in_offset_order() -> None:
+    def at(topic: str, offset: int, ms: int) -> RecordFacts:
+        return RecordFacts(topic, 0, offset, ms, b"k", b"{}")
+
+    events = [at(REFERRAL_EVENTS, 1, 100), at(REFERRAL_EVENTS, 2, 300)]
+    reads = [at(ACCESS_EVENTS, 7, 200), at(ACCESS_EVENTS, 8, 150)]  # a late clock, in order
+
+    merged = in_record_time_order([reads, events])
+
+    assert [(r.topic, r.offset) for r in merged] == [
+        (REFERRAL_EVENTS, 1),
+        (ACCESS_EVENTS, 7),
+        (ACCESS_EVENTS, 8),
+        (REFERRAL_EVENTS, 2),
+    ]

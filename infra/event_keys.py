@@ -148,7 +148,8 @@ def ensure_event_keys(settings: InfraSettings) -> dict[str, str]:
             key = load_private_key(path)
             kid = key_id_of(producer, key.public_key())
             known = next((e for e in entries if e["kid"] == kid), None)
-            if known is None or known["status"] != "active":
+            active = [e for e in entries if e["producer"] == producer and e["status"] == "active"]
+            if not active:  # a key someone registered or rotated in stays the active one
                 if known is not None and known["status"] == "revoked":
                     _write_key(path, Ed25519PrivateKey.generate())  # never sign with it again
                     key = load_private_key(path)
@@ -200,7 +201,9 @@ def list_keys(root: Path) -> list[KeyEntry]:
     path = trust_store_path(root)
     if not path.is_file():
         return []
-    return [_as_entry(e) for e in json.loads(path.read_text())["keys"]]
+    text = path.read_text()
+    parse_trust_store(text)  # a clear ValueError for a malformed store
+    return [_as_entry(e) for e in json.loads(text)["keys"]]
 
 
 def _as_entry(entry: dict[str, Any]) -> KeyEntry:

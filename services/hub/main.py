@@ -10,6 +10,7 @@ from services.hub.directory_commands import directory_app
 from services.hub.infra_commands import infra_app
 from services.hub.intelligence_commands import intelligence_app
 from services.hub.kafka_commands import KAFKA_CONTEXT, kafka
+from services.hub.keys_commands import keys_app
 from services.hub.referrals_commands import referrals_app
 from services.hub.token_commands import token
 
@@ -33,6 +34,7 @@ app.add_typer(intelligence_app, name="intelligence")
 app.add_typer(directory_app, name="directory")
 app.add_typer(audit_app, name="audit")
 app.add_typer(deadletters_app, name="deadletters")
+app.add_typer(keys_app, name="keys")
 
 if __name__ == "__main__":
     app()

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from referral_schemas import Envelope, EventRejected, parse_event
+from referral_schemas import Envelope
 
 from services.runtime.consumer import MessageProcessor, Outcome
 from services.runtime.db import Connection
@@ -87,7 +87,7 @@ class BatchProcessor:
         return outcomes
 
     async def _together(self, records: Sequence[ReceivedRecord]) -> list[Outcome]:
-        parsed = [_parse(record) for record in records]
+        parsed = [self._parse(record) for record in records]
         single = self._single
         wanted = [p.envelope.id for p in parsed if single.wants(p.envelope)]
         if not wanted:
@@ -118,6 +118,14 @@ class BatchProcessor:
             raise _SplitBatch from exc
         return outcomes
 
+    def _parse(self, record: ReceivedRecord) -> _Parsed:
+        """The record's envelope if its rightful producer signed it and it parses; anything
+        else is dead-lettered, with its reason, on the one-at-a-time path."""
+        envelope = self._single.admitted(record)
+        if envelope is None:
+            raise _SplitBatch
+        return _Parsed(record, envelope)
+
     async def _handle(self, conn: Connection, item: _Parsed) -> list[OutgoingMessage]:
         envelope = item.envelope
         bind_message(str(envelope.id), str(envelope.correlationid))
@@ -133,10 +141,3 @@ class BatchProcessor:
             return list(messages)
         finally:
             unbind_message()
-
-
-def _parse(record: ReceivedRecord) -> _Parsed:
-    try:
-        return _Parsed(record, parse_event(record.value))
-    except EventRejected as rejected:  # dead-lettered on the one-at-a-time path
-        raise _SplitBatch from rejected

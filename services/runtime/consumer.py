@@ -122,6 +122,22 @@ class MessageProcessor:
         finally:
             unbind_message()
 
+    def admitted(self, record: ReceivedRecord) -> Envelope[Any] | None:
+        """The record's envelope if ``process`` would hand it to the handler: signed by a
+        trusted producer the contract allows, and parseable; None if it would refuse it."""
+        verdict = self._verify(record)
+        if verdict.refusal is not None:
+            return None
+        try:
+            envelope = parse_event(record.value)
+        except EventRejected:
+            return None
+        if verdict.producer is not None and not may_publish(
+            verdict.producer, record.topic, envelope.type, envelope.data
+        ):
+            return None
+        return envelope
+
     def _verify(self, record: ReceivedRecord) -> Verdict:
         """Who signed the record; ``trust`` None (unit and harness tests that feed records
         straight in) checks nothing. Every service process has a trust store."""

@@ -182,6 +182,9 @@ class TrustStore:
         self.refresh()
         kid = kid_bytes.decode("utf-8", "replace")
         trusted = self.keys.get(kid)
+        if trusted is None:  # perhaps a key rotated in this very moment: look again
+            self.refresh(force=True)
+            trusted = self.keys.get(kid)
         if trusted is None:
             return Verdict(None, "untrusted_producer", "signed with a key the hub does not trust")
         if trusted.status == "revoked":

@@ -114,9 +114,10 @@ class EntryContent:
             "intelligence": self.intelligence,
             "parse_error": self.parse_error,
             "dead_letter": self.dead_letter,
-            "producer": self.producer,
-            "provenance": self.provenance,
         }
+        # Entries ledgered before provenance was recorded keep the hash they were given.
+        if self.producer is not None or self.provenance is not None:
+            body |= {"producer": self.producer, "provenance": self.provenance}
         return json.dumps(body, sort_keys=True, separators=(",", ":")).encode("ascii")
 
 

@@ -10,8 +10,10 @@ TEST_ENV := HUB_STATE_DIR=$(CURDIR)/.state/test HUB_KAFKA_PORT=29092 \
 	HUB_KAFKA_CONTROLLER_PORT=29093 HUB_PG_PORT=55433
 
 # The chaos suite starts a three-node cluster of its own (tests/chaos, docs/reliability.md).
-CHAOS_ENV := HUB_CHAOS_STATE_DIR=$(CURDIR)/.state/chaos HUB_CHAOS_KAFKA_PORT=49092 \
-	HUB_CHAOS_KAFKA_CONTROLLER_PORT=49093 HUB_CHAOS_PG_PORT=55449
+# Its ports sit below Linux's ephemeral range (32768-60999): a client connection that happens
+# to hold a port there cannot stop a node from starting.
+CHAOS_ENV := HUB_CHAOS_STATE_DIR=$(CURDIR)/.state/chaos HUB_CHAOS_KAFKA_PORT=24092 \
+	HUB_CHAOS_KAFKA_CONTROLLER_PORT=24093 HUB_CHAOS_PG_PORT=25449
 
 .PHONY: prerequisites install up down demo status lint test test-keep test-down screenshots bench chaos clean
 

@@ -92,7 +92,7 @@ def _locked(root: Path) -> Iterator[list[dict[str, Any]]]:
             parse_trust_store(text)  # never write a store no consumer could read
             tmp = path.with_name(f".{path.name}.tmp")
             tmp.write_text(text)
-            os.chmod(tmp, 0o644)
+            os.chmod(tmp, 0o600)  # public keys, but in the owner's state dir like the rest
             tmp.replace(path)
 
 

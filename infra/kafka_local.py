@@ -209,6 +209,7 @@ def _launch(settings: InfraSettings, node: KafkaNode) -> int:
     props, log4j = _write_configs(settings, node, users.password(BROKER))
     _format_storage(settings, node, libs, props, log4j)
     argv = [*java_command(libs, log4j, settings.broker_heap), "kafka.Kafka", str(props)]
+    processes.restrict_tree(node.folder)  # segments, checkpoints, logs: the owner's alone
     log.info("starting Kafka %s on %s", node.name, node.address)
     out = node.folder / "kafka.out"
     return processes.start(node.name, argv, log_path=out, state_dir=settings.root)

@@ -117,6 +117,7 @@ def start(
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            umask=0o077,  # whatever it writes (Kafka's segments, logs) is its owner's alone
             env=dict(env) if env is not None else None,
             cwd=cwd,
         )
@@ -125,6 +126,23 @@ def start(
         raise InfraError(f"{name} exited immediately, see {log_path}")
     pid_file.write_text(f"{proc.pid}\n{ticks}\n")
     return proc.pid
+
+
+def restrict_tree(root: Path) -> None:
+    """Folders 0700 and files 0600 under ``root`` (data an earlier version left readable)."""
+    if not root.is_dir():
+        return
+    for folder, dirs, files in os.walk(root):
+        base = Path(folder)
+        # A running broker deletes and renames segments meanwhile: gone is fine.
+        with contextlib.suppress(FileNotFoundError):
+            base.chmod(0o700)
+        for name in files:
+            path = base / name
+            with contextlib.suppress(FileNotFoundError):
+                if not path.is_symlink():
+                    path.chmod(0o600)
+        dirs[:] = [d for d in dirs if not (base / d).is_symlink()]
 
 
 def _signal(pid: int, sig: signal.Signals) -> None:

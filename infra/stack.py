@@ -41,7 +41,15 @@ from pathlib import Path
 import asyncpg
 from aiokafka.errors import KafkaError
 
-from infra import ComponentStatus, InfraError, kafka_local, postgres_local, run_sync, write_private
+from infra import (
+    ComponentStatus,
+    InfraError,
+    kafka_local,
+    postgres_local,
+    processes,
+    run_sync,
+    write_private,
+)
 from infra.app_secrets import ensure_app_secrets
 from infra.database import SERVICES, ensure_database, ensure_service_role
 from infra.event_keys import ensure_event_keys
@@ -170,6 +178,10 @@ def close_state_dir(settings: InfraSettings) -> None:
         if child.is_symlink() or child.stat().st_uid != os.geteuid():
             continue  # PostgreSQL's own folders (0700 already)
         child.chmod(0o700 if child.is_dir() else 0o600)
+    # Kafka's data (every record), keys and trust: their owner's alone, down to each file
+    # (a broker started by an earlier version wrote its segments 0644).
+    for private in ("kafka", "keys", "trust"):
+        processes.restrict_tree(root / private)
     secrets_dir = root / "secrets"
     if secrets_dir.is_dir():
         for path in secrets_dir.iterdir():

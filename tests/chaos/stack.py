@@ -25,9 +25,9 @@ class ChaosSettings(BaseSettings):
     state_dir: Path = Field(
         default=REPO_ROOT / ".state" / "chaos", description="Wiped at each run."
     )
-    kafka_port: int = Field(default=49092, description="Node 1; nodes 2, 3 at +100, +200.")
-    kafka_controller_port: int = Field(default=49093, description="Node 1's KRaft listener.")
-    pg_port: int = Field(default=55449, description="The suite's own PostgreSQL.")
+    kafka_port: int = Field(default=24092, description="Node 1; nodes 2, 3 at +100, +200.")
+    kafka_controller_port: int = Field(default=24093, description="Node 1's KRaft listener.")
+    pg_port: int = Field(default=25449, description="The suite's own PostgreSQL.")
     rate: float = Field(default=5.0, gt=0, description="Referrals per second the load sends.")
 
 

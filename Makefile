@@ -46,6 +46,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 test: install ## lint, then the whole suite (chaos included) on real brokers and databases; stops the test stack after
 	$(MAKE) lint

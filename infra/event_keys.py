@@ -28,9 +28,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from referral_schemas.producers import OPERATOR, SERVICES, force_producer, is_producer_name
 
-from infra import write_private
 from infra.kafka_users import force_env_prefix
 from infra.settings import InfraSettings
+from services.runtime.key_files import replace_private_key
 from services.runtime.provenance import (
     key_id_of,
     load_private_key,
@@ -124,14 +124,6 @@ def _trust(entries: list[dict[str, Any]], producer: str, public: Ed25519PublicKe
     return kid
 
 
-def _write_key(path: Path, key: Ed25519PrivateKey) -> None:
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    write_private(path, pem.decode())
-
-
 def producers_of(settings: InfraSettings) -> list[str]:
     return [*SERVICES, OPERATOR, *(force_producer(f) for f in settings.kafka_force_list)]
 
@@ -144,14 +136,16 @@ def ensure_event_keys(settings: InfraSettings) -> dict[str, str]:
         for producer in producers_of(settings):
             path = key_file(root, producer)
             if not path.is_file():
-                _write_key(path, Ed25519PrivateKey.generate())
+                replace_private_key(path, Ed25519PrivateKey.generate())
             key = load_private_key(path)
             kid = key_id_of(producer, key.public_key())
             known = next((e for e in entries if e["kid"] == kid), None)
             active = [e for e in entries if e["producer"] == producer and e["status"] == "active"]
             if not active:  # a key someone registered or rotated in stays the active one
                 if known is not None and known["status"] == "revoked":
-                    _write_key(path, Ed25519PrivateKey.generate())  # never sign with it again
+                    replace_private_key(
+                        path, Ed25519PrivateKey.generate()
+                    )  # never sign with it again
                     key = load_private_key(path)
                 _trust(entries, producer, key.public_key())
             env[env_name(producer)] = str(path)
@@ -171,7 +165,7 @@ def rotate(root: Path, producer: str, revoke_old: bool = False) -> str:
         if revoke_old:
             for entry in old:
                 entry["status"], entry["changed_at"] = "revoked", _now()
-    _write_key(path, key)
+    replace_private_key(path, key)
     return kid
 
 

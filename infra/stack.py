@@ -58,8 +58,7 @@ from infra.kafka_security import operator_access, set_credentials_when_ready, sy
 from infra.kafka_users import ensure_kafka_users, kafka_env, write_client_configs
 from infra.settings import InfraSettings
 from infra.topics import ensure_topics
-from services.audit.signing import ensure_checkpoint_key
-from services.runtime.auth import ensure_signing_keys
+from services.runtime.key_files import CHECKPOINT_KEY, TOKEN_KEY, stack_key_pair
 
 __all__ = ["ComponentStatus", "down", "env_path", "load_env", "service_env", "status", "up"]
 
@@ -204,7 +203,7 @@ async def provision(admin: str, bootstrap: str, settings: InfraSettings) -> dict
     env["HUB_ADMIN_DATABASE_URL"] = admin
     env.update(ensure_app_secrets(settings))
     # Tokens for the staff APIs: the stack's own Ed25519 key pair (hub token signs with it).
-    private_key, public_key_path = ensure_signing_keys(settings.root)
+    private_key, public_key_path = stack_key_pair(settings.root, TOKEN_KEY)
     public_key = str(public_key_path)
     # The console's demo sign-in mints short-lived tokens for the user it signs in. The key
     # is read only when CONSOLE_DEMO_SIGN_IN=true, which this env never sets: `hub up` sets
@@ -214,7 +213,7 @@ async def provision(admin: str, bootstrap: str, settings: InfraSettings) -> dict
     env["INSIGHTS_TOKEN_PUBLIC_KEY_FILE"] = public_key
     env["AUDIT_TOKEN_PUBLIC_KEY_FILE"] = public_key
     # The ledger's checkpoint signing key: outside the database, like a real deployment's HSM.
-    env["AUDIT_CHECKPOINT_KEY_FILE"] = str(ensure_checkpoint_key(settings.root))
+    env["AUDIT_CHECKPOINT_KEY_FILE"] = str(stack_key_pair(settings.root, CHECKPOINT_KEY)[0])
     # Every producer's event-signing key and the trust store naming them (infra/event_keys.py).
     env.update(ensure_event_keys(settings))
     users = ensure_kafka_users(settings)

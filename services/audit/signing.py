@@ -8,7 +8,6 @@ need only the public key (``<key>.pub.pem``, or derived from the private key).
 import base64
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,9 +18,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from services.audit.checkpoint_event import AuditCheckpoint
 from services.audit.entries import time_text
+from services.runtime.key_files import CHECKPOINT_KEY, stack_key_pair
 
 LEDGER_NAME = "referral-hub/audit"
-KEY_FILE_NAME = "audit-checkpoint-key.pem"
+KEY_FILE_NAME = CHECKPOINT_KEY
 
 
 def key_id(public: Ed25519PublicKey) -> str:
@@ -133,31 +133,5 @@ def checkpoint_signed_by(public: Ed25519PublicKey, cp: AuditCheckpoint) -> bool:
 
 
 def ensure_checkpoint_key(state_dir: Path) -> Path:
-    """``<state_dir>/secrets/audit-checkpoint-key.pem`` (0600) and its ``.pub.pem``, made once.
-
-    For ``infra.stack.provision``: the stack's checkpoint key, like the token signing key.
-    """
-    secrets_dir = state_dir / "secrets"
-    secrets_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path = secrets_dir / KEY_FILE_NAME
-    if not path.is_file():
-        pem = Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(pem)
-        try:
-            os.link(tmp, path)  # another process may have won: keep theirs
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink(missing_ok=True)
-    public_path = path.with_name("audit-checkpoint-key.pub.pem")
-    expected = public_pem(load_signing_key(path).public)
-    if not public_path.is_file() or public_path.read_text() != expected:
-        public_path.write_text(expected)
-    return path
+    """``<state_dir>/secrets/audit-checkpoint-key.pem`` (0600) and its ``.pub.pem``, made once."""
+    return stack_key_pair(state_dir, CHECKPOINT_KEY)[0]

@@ -17,8 +17,6 @@ than the API accepts (``<SERVICE>_TOKEN_MAX_LIFETIME_S``). Nothing else changes:
 signature, issuer, audience, expiry and lifetime are checked the same way.
 """
 
-import contextlib
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,13 +26,12 @@ from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from services.runtime.key_files import TOKEN_KEY, stack_key_pair
 
 LOCAL_ISSUER = "referral-hub-local"
 AUDIENCE = "referral-hub"
 LOCAL_ALGORITHMS = ("EdDSA",)
-PRIVATE_KEY_NAME = "token-signing-key.pem"
-PUBLIC_KEY_NAME = "token-signing-key.pub.pem"
 _REQUIRED_CLAIMS = ["sub", "role", "iss", "aud", "iat", "exp"]
 CLOCK_SKEW = timedelta(seconds=30)
 """How far the issuer's clock may be from ours (``exp``, ``iat`` and ``nbf`` checks)."""
@@ -186,42 +183,5 @@ def mint_token(
 
 
 def ensure_signing_keys(state_dir: Path) -> tuple[Path, Path]:
-    """The local key pair in ``<state_dir>/secrets/``, made once (private key mode 0600).
-
-    Safe when several processes call it at once: the private key is linked into place only
-    if absent, and the public key is always derived from the private key that won.
-    """
-    secrets_dir = state_dir / "secrets"
-    secrets_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    private_path = secrets_dir / PRIVATE_KEY_NAME
-    public_path = secrets_dir / PUBLIC_KEY_NAME
-    if not private_path.is_file():
-        _create_private_key(private_path)
-    private = serialization.load_pem_private_key(private_path.read_bytes(), password=None)
-    public_pem = private.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    if not public_path.is_file() or public_path.read_bytes() != public_pem:
-        tmp = public_path.with_name(f".{public_path.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(public_pem)
-        tmp.replace(public_path)
-    return private_path, public_path
-
-
-def _create_private_key(path: Path) -> None:
-    pem = Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(pem)
-    try:
-        os.link(tmp, path)  # fails if another process got there first; theirs is kept
-    except FileExistsError:
-        pass
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+    """The local token key pair in ``<state_dir>/secrets/``, made once (private key 0600)."""
+    return stack_key_pair(state_dir, TOKEN_KEY)

@@ -1,80 +1,18 @@
 """Read topics from offset 0 to where they ended when the read began (Kafka, not the
-database). Records of one partition come in offset order."""
+database), as the ledger describes records. Records of one partition come in offset order."""
 
-import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
-
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from collections.abc import AsyncIterator, Sequence
 
 from services.audit.entries import RecordFacts
-from services.runtime.kafka_clients import MAX_REQUEST_BYTES, KafkaAccess
+from services.runtime.kafka_clients import KafkaAccess
+from services.runtime.topic_reading import Progress, partitions, read_to_end
 
-STALL_TIMEOUT_S = 60.0
-
-Progress = Callable[[int, int], None]
-"""Called with (records read so far, records to read in all)."""
-
-
-async def partitions(kafka: KafkaAccess, topics: Sequence[str]) -> list[TopicPartition]:
-    admin = AIOKafkaAdminClient(**kafka.client_kwargs())
-    await admin.start()
-    try:
-        described = await admin.describe_topics(list(topics))
-    finally:
-        await admin.close()
-    return sorted(
-        TopicPartition(d["topic"], p["partition"]) for d in described for p in d["partitions"]
-    )
+__all__ = ["Progress", "read_all"]
 
 
 async def read_all(
     kafka: KafkaAccess, topics: Sequence[str], progress: Progress | None = None
 ) -> AsyncIterator[RecordFacts]:
     """Every record of ``topics`` present when called, from the first retained offset."""
-    wanted = await partitions(kafka, topics)
-    consumer = AIOKafkaConsumer(
-        **kafka.client_kwargs(),
-        enable_auto_commit=False,
-        max_partition_fetch_bytes=MAX_REQUEST_BYTES,
-    )
-    await consumer.start()
-    try:
-        consumer.assign(wanted)
-        starts = await consumer.beginning_offsets(wanted)
-        ends = await consumer.end_offsets(wanted)
-        for tp in wanted:
-            consumer.seek(tp, starts[tp])
-        total = sum(ends[tp] - starts[tp] for tp in wanted)
-        pending = {tp for tp in wanted if ends[tp] > starts[tp]}
-        read = 0
-        loop = asyncio.get_running_loop()
-        last_news = loop.time()
-        if progress:
-            progress(read, total)
-        while pending:
-            batches = await consumer.getmany(*pending, timeout_ms=1000, max_records=5000)
-            for tp, records in batches.items():
-                last_news = loop.time()
-                for r in records:
-                    if r.offset >= ends[tp]:
-                        continue
-                    read += 1
-                    yield RecordFacts(
-                        tp.topic,
-                        tp.partition,
-                        r.offset,
-                        r.timestamp,
-                        r.key,
-                        r.value or b"",
-                        tuple(r.headers or ()),
-                    )
-            for tp in list(pending):
-                if await consumer.position(tp) >= ends[tp]:
-                    pending.discard(tp)
-            if progress:
-                progress(read, total)
-            if pending and loop.time() - last_news > STALL_TIMEOUT_S:
-                raise TimeoutError("Kafka stopped answering while the topics were read")
-    finally:
-        await consumer.stop()
+    async for r in read_to_end(kafka, await partitions(kafka, topics), progress):
+        yield RecordFacts(r.topic, r.partition, r.offset, r.timestamp_ms, r.key, r.value, r.headers)

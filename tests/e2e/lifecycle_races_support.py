@@ -14,8 +14,9 @@ from infra.settings import InfraSettings
 from services.audit.signing import ensure_checkpoint_key
 from services.runtime.auth import ensure_signing_keys
 from tests.e2e.conftest import Spawn
-from tests.e2e.lifecycle_support import Staff, eventually, free_port
+from tests.e2e.lifecycle_support import Staff, free_port
 from tests.support.kafka import caught_up
+from tests.support.waiting import eventually
 
 
 class Person(Staff):

@@ -1,10 +1,8 @@
 """The whole system for lifecycle tests: intake, routing, casework and feedback as separate
 processes, a directory in force, and staff acting through casework's HTTP API."""
 
-import asyncio
 import socket
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +14,7 @@ from services.runtime.auth import mint_token
 from tests.e2e.conftest import Spawn
 from tests.support.directory import cumbria_directory, next_directory_version, send_directory
 from tests.support.kafka import wait_committed
+from tests.support.waiting import eventually
 
 PLENTY = 100_000  # capacity: referrals of earlier runs still count against the agencies
 
@@ -59,18 +58,6 @@ class Staff:
 
     async def detail(self, referral_id: str) -> httpx.Response:
         return await self.client.get(f"/referrals/{referral_id}", headers=self.headers())
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], what: str, timeout_s: float = 90) -> Any:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while True:
-        found = await check()
-        if found:
-            return found
-        if loop.time() > deadline:
-            raise AssertionError(f"never happened: {what}")
-        await asyncio.sleep(0.3)
 
 
 async def sees(staff: Staff, referral_id: str, status: str | None = None) -> dict[str, Any]:

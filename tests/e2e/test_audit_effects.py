@@ -19,9 +19,10 @@ from services.audit.export import verify_file
 from services.audit.signing import ensure_checkpoint_key
 from services.runtime.auth import ensure_signing_keys
 from tests.e2e.conftest import Spawn
-from tests.e2e.lifecycle_support import Staff, eventually, free_port
+from tests.e2e.lifecycle_support import Staff, free_port
 from tests.support.kafka import send
 from tests.support.referral_log import AGENCY, OTHER_AGENCY, ReferralLog, published
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 

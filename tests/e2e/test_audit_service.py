@@ -34,7 +34,6 @@ from tests.e2e.helpers import event_about, event_for_referral
 from tests.e2e.lifecycle_support import (
     Staff,
     directory_in_force,
-    eventually,
     free_port,
     sees,
     start_system,
@@ -44,6 +43,7 @@ from tests.support.intelligence import encode, key_of, submitted
 from tests.support.kafka import TopicWatch, caught_up, send, watch
 from tests.support.kafka_auth import access
 from tests.support.provenance import trust_of
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 

@@ -16,10 +16,11 @@ from services.insights.periods import Month
 from services.runtime.auth import ensure_signing_keys
 from tests.e2e.conftest import Spawn
 from tests.e2e.lifecycle_support import PLENTY, Staff, directory_in_force, sees, start_system
-from tests.e2e.test_insights_service import Reader, eventually, start_insights, unique_place
+from tests.e2e.test_insights_service import Reader, start_insights, unique_place
 from tests.support.directory import address_in, cumbria_directory
 from tests.support.intelligence import encode, key_of, submitted
 from tests.support.kafka import send
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -53,7 +54,7 @@ async def _referral_of(worker: Staff, ref: str) -> str:
         items = response.json()["items"] if response.status_code == 200 else []
         return str(items[0]["referral_id"]) if items else None
 
-    rid: str = await eventually(found, f"a referral for {ref} in the queue")
+    rid: str = await eventually(found, f"a referral for {ref} in the queue", timeout_s=180)
     return rid
 
 
@@ -101,8 +102,12 @@ async def test_a_referral_worked_to_a_close_shows_in_the_programme_figures(
             # The directory (hub.directory) is consumed independently of the other topics.
             return await reader.county_lines(area, datetime.now(UTC).date().isoformat())
 
-        rows = await eventually(closed_in_figures, "the closed referral in the figures")
-        lines = await eventually(line_counted, "the county line counted in the test area")
+        rows = await eventually(
+            closed_in_figures, "the closed referral in the figures", timeout_s=180
+        )
+        lines = await eventually(
+            line_counted, "the county line counted in the test area", timeout_s=180
+        )
         served = json.dumps(rows) + await reader.get("/figures.csv", area=area)
 
     def total(name: str) -> int:

@@ -4,12 +4,11 @@ months published as the services and police systems would publish it, read back 
 force's); then a second instance with a fresh consumer group and a fresh schema replays every topic
 from offset 0 and serves the same figures."""
 
-import asyncio
 import json
 import random
 import string
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,6 +32,7 @@ from tests.support.kafka_auth import client_kwargs, stack_env_of
 from tests.support.provenance import signed
 from tests.support.referral_log import AGENCY, OTHER_AGENCY, ReferralLog, published
 from tests.support.services import ServiceProcess
+from tests.support.waiting import eventually
 from tests.unit.test_insights_events import (
     FAMILY_NAME,
     GIVEN_NAME,
@@ -124,18 +124,6 @@ class Reader:
         return next((a["active_county_lines"] for a in page["areas"] if a["area"] == area), None)
 
 
-async def eventually(check: Callable[[], Awaitable[Any]], what: str, timeout_s: float = 180) -> Any:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while True:
-        found = await check()
-        if found:
-            return found
-        if loop.time() > deadline:
-            raise AssertionError(f"never happened: {what}")
-        await asyncio.sleep(0.5)
-
-
 def start_insights(
     spawn: Spawn, log_name: str, public_key: Path, **env: str
 ) -> tuple[ServiceProcess, int]:
@@ -200,7 +188,9 @@ async def test_figures_of_a_story_over_http_and_the_same_after_a_rebuild_from_of
             )
             return rows if done else None
 
-        rows: dict[str, dict[str, Any]] = await eventually(story_folded, "story folded")
+        rows: dict[str, dict[str, Any]] = await eventually(
+            story_folded, "story folded", timeout_s=180
+        )
         for month, expected in STORY_FIGURES.items():
             assert {name: rows[month][name] for name in expected} == expected, month
             assert rows[month]["area_name"] == f"Test {area}"
@@ -226,7 +216,9 @@ async def test_figures_of_a_story_over_http_and_the_same_after_a_rebuild_from_of
         theirs = await stranger.get("/figures", **{"from": "2024-01", "to": "2024-02"})
         assert (theirs["areas_in_scope"], theirs["rows"]) == ([], [])
     dsn, (partition, offset) = stack_env["INSIGHTS_DATABASE_URL"], sent[10]
-    await eventually(lambda: _dead_lettered(dsn, partition, offset), "unreadable dead-lettered")
+    await eventually(
+        lambda: _dead_lettered(dsn, partition, offset), "unreadable dead-lettered", timeout_s=180
+    )
 
     rebuilt, rebuilt_port = start_insights(
         spawn,
@@ -243,14 +235,18 @@ async def test_figures_of_a_story_over_http_and_the_same_after_a_rebuild_from_of
             async def same_figures() -> bool:
                 return await again.figures(area, "2024-01", "2024-03") == rows
 
-            await eventually(same_figures, "the rebuilt instance serves the same figures")
+            await eventually(
+                same_figures, "the rebuilt instance serves the same figures", timeout_s=180
+            )
 
             async def same_lines() -> bool:
                 # Intelligence is another topic: the rebuild may fold it after the figures.
                 lines = {d: await again.county_lines(area, d) for d in STORY_LINES}
                 return lines == STORY_LINES
 
-            await eventually(same_lines, "the rebuilt instance counts the same county lines")
+            await eventually(
+                same_lines, "the rebuilt instance counts the same county lines", timeout_s=180
+            )
     finally:
         rebuilt.stop()  # before the fixture drops its schema
     personal = [GIVEN_NAME, FAMILY_NAME, *_intelligence_subjects(story)]

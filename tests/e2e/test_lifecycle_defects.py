@@ -11,7 +11,7 @@ from referral_schemas import ReferralRouted
 from referral_schemas.topics import POLICE_INTELLIGENCE, POLICE_OUTCOMES, REFERRAL_EVENTS
 
 from tests.e2e.helpers import event_for_referral
-from tests.e2e.lifecycle_support import directory_in_force, eventually, sees
+from tests.e2e.lifecycle_support import directory_in_force, sees
 from tests.e2e.lifecycle_system import (
     System,
     data_of,
@@ -25,6 +25,7 @@ from tests.e2e.lifecycle_system import (
 from tests.support.directory import cumbria_directory
 from tests.support.intelligence import encode, key_of, submitted, withdrawn
 from tests.support.kafka import send, watch
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 __all__ = ["system"]

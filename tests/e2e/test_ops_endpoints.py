@@ -12,9 +12,10 @@ from referral_schemas.topics import POLICE_INTELLIGENCE
 
 from tests.e2e.conftest import Spawn
 from tests.e2e.helpers import hold_relay_lease, release_relay_lease
-from tests.e2e.lifecycle_support import eventually, free_port
+from tests.e2e.lifecycle_support import free_port
 from tests.support.intelligence import encode, key_of, submitted
 from tests.support.kafka import send
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 

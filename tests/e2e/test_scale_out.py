@@ -15,12 +15,13 @@ from referral_schemas.topics import POLICE_INTELLIGENCE, REFERRAL_EVENTS
 
 from services.runtime.auth import ensure_signing_keys
 from tests.e2e.conftest import Spawn
-from tests.e2e.lifecycle_support import Staff, directory_in_force, eventually, free_port
+from tests.e2e.lifecycle_support import Staff, directory_in_force, free_port
 from tests.support.intelligence import encode, key_of, submitted
 from tests.support.kafka import Record, watch
 from tests.support.kafka_auth import client_kwargs, stack_env_of
 from tests.support.provenance import signed
 from tests.support.services import ServiceProcess
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 BURST = 500

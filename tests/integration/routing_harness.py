@@ -34,6 +34,7 @@ from services.runtime.dead_letter import ReceivedRecord
 from services.runtime.migrations import migrate_service
 from services.runtime.outbox import OutgoingMessage
 from tests.integration.runtime_fixtures import fresh_schema
+from tests.support.clock import FixedClock
 from tests.support.directory import cumbria_directory
 
 MIGRATIONS = Path(__file__).parents[2] / "services" / "routing" / "migrations"
@@ -46,14 +47,6 @@ AGGREGATE = """SELECT holding_agency AS agency, count(*) AS n FROM referrals
 
 class Rollback(Exception):
     """Raised inside a transaction to roll it back, as a failing handler would."""
-
-
-@dataclass
-class FixedClock:
-    at: datetime = NOW
-
-    def now(self) -> datetime:
-        return self.at
 
 
 def directory(version: int, **overrides: Any) -> DirectoryPublished:
@@ -79,7 +72,7 @@ class RoutingInstance:
     """One routing process's handlers (with its own directory cache) on a shared database."""
 
     pool: "asyncpg.Pool[Any]"
-    clock: FixedClock = field(default_factory=FixedClock)
+    clock: FixedClock = field(default_factory=lambda: FixedClock(NOW))
     offset: int = 0
 
     def __post_init__(self) -> None:

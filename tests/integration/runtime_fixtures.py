@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from services.runtime.outbox import OutgoingMessage, decode_headers
 from services.runtime.relay import OutboxRelay
 from tests.support.kafka import partitions_of
 from tests.support.kafka_auth import access, client_kwargs
+from tests.support.waiting import eventually
 
 DATABASE = "referral_hub"
 EFFECTS_SQL = "CREATE TABLE effects (event_id uuid NOT NULL, attempt int NOT NULL);\n"
@@ -113,18 +114,6 @@ async def migrate(schema: Schema, service: str, folder: Path) -> list[str]:
         return await migrate_service(conn, service, folder)
     finally:
         await conn.close()
-
-
-async def eventually(
-    check: Callable[[], Awaitable[bool]], what: str, timeout_s: float = 60.0
-) -> None:
-    """Poll ``check`` until it holds; fail (naming ``what``) if it never does."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while not await check():
-        if loop.time() > deadline:
-            raise AssertionError(f"never happened: {what}")
-        await asyncio.sleep(0.05)
 
 
 async def outbox_rows(schema: Schema) -> list[dict[str, Any]]:

@@ -13,11 +13,12 @@ import pytest
 from services.audit.ledger_consumer import LedgerConsumer
 from services.runtime.consumer import RetryPolicy
 from services.runtime.db import create_pool
-from tests.integration.runtime_fixtures import Schema, eventually, stop, temp_topic
+from tests.integration.runtime_fixtures import Schema, stop, temp_topic
 from tests.integration.test_audit_support import event_bytes, ledger_schema
 from tests.support.kafka import Sent, send, wait_committed
 from tests.support.kafka_auth import access
 from tests.support.provenance import this_runs_trust
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 

@@ -28,19 +28,12 @@ from services.runtime.consumer import MessageProcessor, Outcome, RetryPolicy
 from services.runtime.db import create_pool
 from services.runtime.dead_letter import ReceivedRecord
 from services.runtime.migrations import migrate_service
+from tests.support.clock import FixedClock
 from tests.unit.test_casework_helpers import AGENCY, NOW, opened, routed
 
 MIGRATIONS = Path(__file__).parents[2] / "services" / "casework" / "migrations"
 CONSUMER = "casework/referral.events"
 """The name the runtime gives casework's consumer of referral.events (service/topic)."""
-
-
-@dataclass
-class FixedClock:
-    at: datetime = NOW + timedelta(hours=1)
-
-    def now(self) -> datetime:
-        return self.at
 
 
 @pytest.fixture(scope="session")
@@ -222,7 +215,7 @@ async def casework(
     casework_pool: "asyncpg.Pool[Any]", signing_keys: tuple[str, str]
 ) -> AsyncIterator[Casework]:
     await casework_pool.execute("DELETE FROM outbox")
-    clock = FixedClock()
+    clock = FixedClock(NOW + timedelta(hours=1))
     verifier = TokenVerifier(signing_keys[1], LOCAL_ISSUER, AUDIENCE)
     app = create_app(casework_pool, verifier, clock)
     transport = httpx.ASGITransport(app=app)

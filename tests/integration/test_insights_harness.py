@@ -24,6 +24,7 @@ from services.runtime.consumer import Handler, MessageProcessor, Outcome, RetryP
 from services.runtime.db import create_pool
 from services.runtime.dead_letter import ReceivedRecord
 from services.runtime.migrations import migrate_service
+from tests.support.clock import FixedClock
 from tests.unit.test_insights_events import Message, at
 
 pytestmark = pytest.mark.integration
@@ -36,14 +37,6 @@ HANDLERS: dict[str, Handler] = {
 
 
 CLOCK_AT = at("2024-03-10 12:00")
-
-
-@dataclass
-class FixedClock:
-    at: datetime = CLOCK_AT
-
-    def now(self) -> datetime:
-        return self.at
 
 
 @pytest.fixture(scope="session")
@@ -119,7 +112,7 @@ async def insights(
     try:
         async with pool.acquire() as conn:
             await migrate_service(conn, "insights", MIGRATIONS)
-        clock = FixedClock()
+        clock = FixedClock(CLOCK_AT)
         app = create_app(pool, TokenVerifier(insights_keys[1], LOCAL_ISSUER, AUDIENCE), clock)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://insights") as client:

@@ -14,12 +14,12 @@ from referral_schemas import ReferralOpened
 from services.routing.timers import fire_due_timers
 from tests.integration.routing_harness import (
     NOW,
-    FixedClock,
     RoutingInstance,
     directory,
     routing_pool,
     status_of,
 )
+from tests.support.clock import FixedClock
 from tests.support.opened import opened_in as opened
 from tests.support.routing_events import About
 

@@ -13,11 +13,11 @@ from services.runtime.inbox import claim
 from services.runtime.outbox import OutgoingMessage, enqueue
 from tests.integration.runtime_fixtures import (
     Schema,
-    eventually,
     fresh_schema,
     migrate,
     outbox_rows,
 )
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 

@@ -21,7 +21,6 @@ from tests.integration.runtime_fixtures import (
     CountingProducer,
     Schema,
     StallingProducer,
-    eventually,
     fresh_schema,
     kafka_producer,
     migrate,
@@ -33,6 +32,7 @@ from tests.integration.runtime_fixtures import (
 )
 from tests.support.kafka import Record, TopicWatch, watch
 from tests.support.provenance import signer
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 

@@ -19,11 +19,11 @@ from services.runtime.api_guard import ApiHardening
 from services.runtime.auth import AUDIENCE, LOCAL_ISSUER, TokenVerifier
 from tests.integration.test_casework_harness import (
     Casework,
-    FixedClock,
     casework,
     casework_pool,
     signing_keys,
 )
+from tests.support.clock import FixedClock
 from tests.unit.test_casework_helpers import AGENCY, OTHER_AGENCY
 
 pytestmark = pytest.mark.security
@@ -213,7 +213,9 @@ async def docs_client(
 ) -> AsyncIterator[httpx.AsyncClient]:
     """casework's app with CASEWORK_API_DOCS=true."""
     verifier = TokenVerifier(signing_keys[1], LOCAL_ISSUER, AUDIENCE)
-    app = create_app(casework_pool, verifier, FixedClock(), ApiHardening(docs=True))
+    app = create_app(
+        casework_pool, verifier, FixedClock(datetime.now(UTC)), ApiHardening(docs=True)
+    )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://casework") as client:
         yield client

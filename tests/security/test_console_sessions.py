@@ -16,13 +16,13 @@ from structlog.testing import capture_logs
 from services.console.session_cookie import store_key
 from services.console.session_store import PgSessionStore
 from services.console.settings import ConsoleSettings
+from tests.support.clock import FixedClock
 from tests.support.console_sessions import console_pool, pg_sessions
 from tests.unit.test_console_harness import (
     CONSOLE_URL,
     DEMO_SETTINGS,
     Console,
     FakeCasework,
-    FixedClock,
     build_app,
     console_keys,
     fake_casework,

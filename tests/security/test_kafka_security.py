@@ -9,7 +9,7 @@ what the rest of the suite shows: each runs on its own principal.
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -38,20 +38,12 @@ from infra.kafka_users import ensure_kafka_users
 from infra.settings import InfraSettings
 from services.runtime.kafka_clients import KafkaAccess, make_producer
 from tests.support.kafka_auth import access, force_access, service_access
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.security
 
 TOPIC_AUTHORIZATION_FAILED = 29
 SERVICES = tuple(SERVICE_ACCESS)
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
-    """Poll until ``check`` holds (a change takes a moment to reach every broker)."""
-    for _ in range(300):
-        if await check():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"never happened: {what}")
 
 
 async def connects(kafka: KafkaAccess) -> bool:

@@ -45,12 +45,13 @@ from services.runtime.db import connect
 from services.runtime.provenance import KID_HEADER, EventSigner
 from tests.e2e.conftest import bootstrap, service_logs
 from tests.e2e.helpers import event_about
-from tests.e2e.lifecycle_support import eventually, free_port
+from tests.e2e.lifecycle_support import free_port
 from tests.support.directory import cumbria_directory, directory_envelope, next_directory_version
 from tests.support.intelligence import encode, key_of, submitted
 from tests.support.kafka import Record, Sent, TopicWatch, send, wait_committed, watch
 from tests.support.provenance import signer
 from tests.support.services import ServiceProcess
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.security
 __all__ = ["bootstrap", "service_logs"]

@@ -33,18 +33,11 @@ from services.runtime.auth import (
     TokenVerifier,
     ensure_signing_keys,
 )
+from tests.support.clock import FixedClock
 from tests.support.console_sessions import MemorySessionStore
 
 NOW = datetime(2025, 6, 3, 12, 0, tzinfo=UTC)
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-@dataclass
-class FixedClock:
-    at: datetime = NOW
-
-    def now(self) -> datetime:
-        return self.at
 
 
 def referral_json(agency: str = "twc-barrow", **changes: Any) -> dict[str, Any]:

@@ -17,8 +17,9 @@ from fastapi.responses import JSONResponse
 from services.casework import decisions as d
 from services.casework import usecases
 from services.casework.api import bodies as b
-from services.casework.api.auth import ApiDeps, CurrentActor, Deps
+from services.casework.api.auth import CurrentActor
 from services.casework.views import ActionResult
+from services.runtime.api_deps import ApiDeps, Deps
 
 _KEY_NAMESPACE = uuid.UUID("0c8f6f52-2a59-4d7e-9a57-5b0e4c1f3a21")
 

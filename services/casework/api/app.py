@@ -8,7 +8,7 @@ import asyncpg
 from fastapi import FastAPI
 
 from services.casework.api import actions, directory, errors, queue
-from services.casework.api.auth import ApiDeps
+from services.runtime.api_deps import ApiDeps
 from services.runtime.api_guard import DEFAULT_HARDENING, ApiHardening, install_guard
 from services.runtime.auth import TokenVerifier
 from services.runtime.clock import Clock

@@ -5,32 +5,15 @@ Staff tokens must name an agency and police tokens a force, or they grant nothin
 refusal is logged as a security event (services.runtime.security_log).
 """
 
-from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
-import asyncpg
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
 
 from services.casework.decisions import POLICE, STAFF, Actor, Role
 from services.runtime.api_auth import authenticate, bearer, unauthorized
+from services.runtime.api_deps import ApiDeps, get_deps
 from services.runtime.api_errors import ApiError
-from services.runtime.auth import TokenVerifier
-from services.runtime.clock import Clock
-
-
-@dataclass(frozen=True)
-class ApiDeps:
-    """What the routes need, set on ``app.state.deps`` by ``create_app``."""
-
-    pool: "asyncpg.Pool[Any]"
-    verifier: TokenVerifier
-    clock: Clock
-
-
-def get_deps(request: Request) -> ApiDeps:
-    deps: ApiDeps = request.app.state.deps
-    return deps
 
 
 def current_actor(
@@ -57,4 +40,3 @@ def current_actor(
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]
-Deps = Annotated[ApiDeps, Depends(get_deps)]

@@ -4,7 +4,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from services.casework import store
-from services.casework.api.auth import CurrentActor, Deps
+from services.casework.api.auth import CurrentActor
+from services.runtime.api_deps import Deps
 
 router = APIRouter(tags=["directory"])
 

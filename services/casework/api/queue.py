@@ -7,9 +7,10 @@ from fastapi import APIRouter, Query
 from referral_schemas.text import AreaCode
 
 from services.casework import usecases
-from services.casework.api.auth import CurrentActor, Deps
+from services.casework.api.auth import CurrentActor
 from services.casework.domain import Status
 from services.casework.views import QueuePage, ReferralDetail
+from services.runtime.api_deps import Deps
 
 router = APIRouter(tags=["queue"])
 MAX_LIMIT = 200

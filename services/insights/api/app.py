@@ -6,7 +6,7 @@ import asyncpg
 from fastapi import FastAPI
 
 from services.insights.api import routes
-from services.insights.api.auth import ApiDeps
+from services.runtime.api_deps import ApiDeps
 from services.runtime.api_errors import install_error_handlers
 from services.runtime.api_guard import DEFAULT_HARDENING, ApiHardening, install_guard
 from services.runtime.auth import TokenVerifier

@@ -1,7 +1,8 @@
 """Who may read the figures: a verified bearer token with one of insights' roles, and the
 claim that says whose figures they are.
 
-Deny by default: no token or a bad one answers 401 (with ``WWW-Authenticate``); a role not
+Deny by default: no token or a bad one answers 401 (with ``WWW-Authenticate``, logged as a
+security event by the runtime's ``authenticate``, like every API's); a role not
 listed in ``Role`` answers 403 ``forbidden_role``; a role whose reach needs a claim the
 token lacks (a police coordinator or programme manager without ``force``, agency staff
 without ``agency``) answers 403 ``no_scope``. Which areas each reader then sees is
@@ -10,17 +11,14 @@ without ``agency``) answers 403 ``no_scope``. Which areas each reader then sees 
 
 import enum
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
-import asyncpg
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPAuthorizationCredentials
 
+from services.runtime.api_auth import authenticate, bearer
+from services.runtime.api_deps import ApiDeps, get_deps
 from services.runtime.api_errors import ApiError
-from services.runtime.auth import InvalidToken, TokenVerifier
-from services.runtime.clock import Clock
-
-_bearer = HTTPBearer(auto_error=False, description="A signed identity token (JWT).")
 
 
 class Role(enum.StrEnum):
@@ -63,38 +61,12 @@ class Reader:
         return REACH[self.role]
 
 
-@dataclass(frozen=True)
-class ApiDeps:
-    """What the routes need, set on ``app.state.deps`` by ``create_app``."""
-
-    pool: "asyncpg.Pool[Any]"
-    verifier: TokenVerifier
-    clock: Clock
-
-
-def get_deps(request: Request) -> ApiDeps:
-    deps: ApiDeps = request.app.state.deps
-    return deps
-
-
-def _unauthorized(error: str | None, detail: str) -> ApiError:
-    challenge = 'Bearer realm="referral-hub"'
-    if error is not None:
-        challenge += f', error="{error}"'
-    code = error or "not_authenticated"
-    return ApiError(401, code, detail, {"WWW-Authenticate": challenge})
-
-
 def current_reader(
+    request: Request,
     deps: Annotated[ApiDeps, Depends(get_deps)],
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Reader:
-    if credentials is None:
-        raise _unauthorized(None, "send 'Authorization: Bearer <token>'")
-    try:
-        identity = deps.verifier.verify(credentials.credentials)
-    except InvalidToken as exc:
-        raise _unauthorized("invalid_token", str(exc)) from None
+    identity = authenticate(request, deps.verifier, credentials)
     try:
         role = Role(identity.role)
     except ValueError:
@@ -113,4 +85,3 @@ def current_reader(
 
 
 CurrentReader = Annotated[Reader, Depends(current_reader)]
-Deps = Annotated[ApiDeps, Depends(get_deps)]

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from referral_schemas.text import AreaCode
 
 from services.insights import figures as f
-from services.insights.api.auth import ApiDeps, CurrentReader, Deps, Reader
+from services.insights.api.auth import CurrentReader, Reader
 from services.insights.api.scope import Scope, check_area, scope_of
 from services.insights.api.views import (
     CountyLinesPage,
@@ -29,6 +29,7 @@ from services.insights.periods import (
     month_range,
 )
 from services.insights.suppression import THRESHOLD, ShownRow, exact, suppress
+from services.runtime.api_deps import ApiDeps, Deps
 from services.runtime.api_errors import ApiError
 
 router = APIRouter(tags=["figures"])

@@ -1,10 +1,9 @@
 """casework as its own process on the real broker: referral events in, a staff queue over
 HTTP, staff actions out on referral.events, reads recorded on hub.access."""
 
-import asyncio
 import socket
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,6 +19,7 @@ from tests.e2e.conftest import Spawn
 from tests.e2e.helpers import event_for_referral
 from tests.support.kafka import send, watch
 from tests.support.services import ServiceProcess
+from tests.support.waiting import eventually
 from tests.unit.test_casework_helpers import cancelled, opened, routed
 
 pytestmark = pytest.mark.e2e
@@ -72,18 +72,6 @@ async def publish(bootstrap: str, *envelopes: Envelope[Any]) -> None:
         await send(bootstrap, REFERRAL_EVENTS, envelope.subject, [serialize_event(envelope)])
 
 
-async def until(check: Callable[[], Awaitable[Any]], what: str, timeout_s: float = 90.0) -> Any:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while True:
-        found = await check()
-        if found:
-            return found
-        if loop.time() > deadline:
-            raise AssertionError(f"never happened: {what}")
-        await asyncio.sleep(0.3)
-
-
 async def queue_item(service: Running, rid: uuid.UUID) -> Any:
     response = await service.client.get("/referrals", headers=service.headers())
     assert response.status_code == 200, response.text
@@ -95,7 +83,7 @@ async def test_routed_referral_is_accepted_once_then_cancelled(
 ) -> None:
     service, rid = casework_service, uuid.uuid4()
     await publish(bootstrap, opened(rid), routed(rid, agency=service.agency))
-    item = await until(lambda: queue_item(service, rid), "the referral reached the queue")
+    item = await eventually(lambda: queue_item(service, rid), "the referral reached the queue")
     assert item["status"] == "awaiting_acceptance"
 
     async with watch(bootstrap, REFERRAL_EVENTS) as events:
@@ -122,7 +110,7 @@ async def test_routed_referral_is_accepted_once_then_cancelled(
         found = await queue_item(service, rid)
         return found if found and found["status"] == "cancelled" else None
 
-    item = await until(is_cancelled, "the queue shows the referral cancelled")
+    item = await eventually(is_cancelled, "the queue shows the referral cancelled")
     assert item["cancel_reason"] == "intelligence_withdrawn"
 
 
@@ -131,7 +119,7 @@ async def test_a_detail_read_is_published_on_hub_access(
 ) -> None:
     service, rid = casework_service, uuid.uuid4()
     await publish(bootstrap, opened(rid), routed(rid, agency=service.agency))
-    await until(lambda: queue_item(service, rid), "the referral reached the queue")
+    await eventually(lambda: queue_item(service, rid), "the referral reached the queue")
     async with watch(bootstrap, ACCESS_EVENTS) as access:
         response = await service.client.get(f"/referrals/{rid}", headers=service.headers())
         assert response.status_code == 200

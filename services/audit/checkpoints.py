@@ -8,10 +8,10 @@ from typing import Any
 
 import asyncpg
 from referral_schemas import make_envelope
+from referral_schemas.audit_v1 import CHECKPOINT_KEY, AuditCheckpoint
 from referral_schemas.topics import ACCESS_EVENTS
 
 from services.audit import store
-from services.audit.checkpoint_event import CHECKPOINT_KEY, AuditCheckpoint
 from services.audit.signing import SigningKey, sign_checkpoint, statement_digest
 from services.runtime.app import BackgroundTask
 from services.runtime.clock import Clock

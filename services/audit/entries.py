@@ -15,13 +15,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import ValidationError
-from referral_schemas import Envelope, EventRejected, envelope_model, parse_event
+from referral_schemas import Envelope, EventRejected, parse_event
 from referral_schemas.producers import may_publish
 from referral_schemas.topics import DEAD_LETTER, POLICE_INTELLIGENCE, intelligence_key
 
 from services.audit.categories import category_of, disclosure_of
-from services.audit.checkpoint_event import AuditCheckpoint
 from services.runtime.provenance import TrustStore
 
 _SAFE_TEXT = re.compile(r"^[A-Za-z0-9_.:/-]{1,100}$")
@@ -216,11 +214,6 @@ def parse_record(value: bytes) -> Parsed:
     try:
         return parse_event(value), None
     except EventRejected as rejected:
-        if rejected.reason.value == "unknown_event_type":
-            try:
-                return envelope_model(AuditCheckpoint).model_validate_json(value), None
-            except ValidationError:
-                pass
         return None, rejected.reason.value
 
 

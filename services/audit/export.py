@@ -23,10 +23,10 @@ from datetime import datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from referral_schemas.audit_v1 import AuditCheckpoint
 
 from services.audit import store
 from services.audit.chain import GENESIS, LedgerEntry, link
-from services.audit.checkpoint_event import AuditCheckpoint
 from services.audit.checkpoints import latest
 from services.audit.entries import time_text
 from services.audit.record_reader import RecordSource

@@ -15,8 +15,8 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from referral_schemas.audit_v1 import AuditCheckpoint
 
-from services.audit.checkpoint_event import AuditCheckpoint
 from services.audit.entries import time_text
 from services.runtime.key_files import CHECKPOINT_KEY, stack_key_pair
 

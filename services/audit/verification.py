@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from referral_schemas.audit_v1 import AuditCheckpoint
 
 from services.audit import store
 from services.audit.chain import ChainWalker, Finding
-from services.audit.checkpoint_event import AuditCheckpoint
 from services.audit.checkpoints import all_checkpoints
 from services.audit.signing import checkpoint_signed_by, key_id, statement_digest
 from services.runtime.db import Connection

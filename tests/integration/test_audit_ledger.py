@@ -7,9 +7,9 @@ import uuid
 import asyncpg
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from referral_schemas.audit_v1 import AuditCheckpoint
 from referral_schemas.topics import ACCESS_EVENTS, REFERRAL_EVENTS
 
-from services.audit.checkpoint_event import AuditCheckpoint
 from services.audit.checkpoints import make_checkpoint
 from services.audit.entries import RecordFacts, parse_record
 from services.audit.signing import SigningKey

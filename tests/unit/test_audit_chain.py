@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from referral_schemas.audit_v1 import AuditCheckpoint
 
 from services.audit.chain import GENESIS, LedgerEntry, build_chain, make_entry, walk
-from services.audit.checkpoint_event import AuditCheckpoint
 from services.audit.entries import EntryContent
 from services.audit.signing import SigningKey, sign_checkpoint, statement_digest
 from services.audit.verification import Verification, conclude

@@ -6,6 +6,7 @@ Pydantic only; nothing here does I/O at import. Police systems build an envelope
 """
 
 from referral_schemas.access_v1 import ConsultationPurpose, ReferralConsulted
+from referral_schemas.audit_v1 import AuditCheckpoint
 from referral_schemas.directory_v1 import (
     Agency,
     Area,
@@ -126,6 +127,7 @@ __all__ = [
     "AgencyCode",
     "Area",
     "AreaCode",
+    "AuditCheckpoint",
     "BirthDate",
     "CancellationReason",
     "CancellationRequested",

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from referral_schemas.access_v1 import ReferralConsulted
+from referral_schemas.audit_v1 import AuditCheckpoint
 from referral_schemas.directory_v1 import DirectoryPublished
 from referral_schemas.envelope import Envelope, EventData, envelope_model
 from referral_schemas.intelligence_v1 import IntelligenceSubmitted, IntelligenceWithdrawn
@@ -106,6 +107,7 @@ _ALL_MODELS: tuple[type[EventData], ...] = (
     OutcomeReported,
     DirectoryPublished,
     ReferralConsulted,
+    AuditCheckpoint,
 )
 
 EVENT_MODELS: Mapping[tuple[str, int], type[EventData]] = MappingProxyType(

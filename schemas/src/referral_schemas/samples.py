@@ -36,6 +36,7 @@ SAMPLE_NAMES: Final = (
     "OutcomeReported.v1",
     "DirectoryPublished.v1",
     "ReferralConsulted.v1",
+    "AuditCheckpoint.v1",
 )
 """Names accepted by :func:`load_sample`: ``"<EventType>.v<schemaversion>"``."""
 

@@ -1,17 +1,15 @@
-"""The AuditCheckpoint record the audit service publishes on ``hub.access`` (key "audit").
-
-It is not part of the schemas package (yet): it is defined here, with the same envelope, so
-outside parties can read the signed heads from the topic. Consumers that parse hub.access
-with ``referral_schemas.parse_event`` see it as an unknown event type.
-"""
+"""Published by the audit service on ``hub.access``, keyed ``"audit"``: signed statements of
+the audit ledger's chain head, so outside parties can hold the ledger to what it said."""
 
 from typing import ClassVar
 
 from pydantic import AwareDatetime, Field
-from referral_schemas import EventData
+
+from referral_schemas.envelope import EventData
 from referral_schemas.topics import ACCESS_EVENTS
 
 CHECKPOINT_KEY = "audit"
+"""The Kafka key of every checkpoint (one partition keeps them in order)."""
 
 
 class AuditCheckpoint(EventData):

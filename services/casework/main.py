@@ -5,17 +5,19 @@ from pathlib import Path
 
 from referral_schemas.topics import DIRECTORY, REFERRAL_EVENTS
 
+from services.casework.api.app import create_app
 from services.casework.domain import FOLDED_TYPES
 from services.casework.handlers import handle, on_directory
-from services.casework.http import http_task
 from services.casework.settings import CaseworkSettings
 from services.runtime.app import ServiceSpec, Subscription, run_service
 from services.runtime.clock import SystemClock
+from services.runtime.http import http_task
 
 
 def build(settings: CaseworkSettings) -> ServiceSpec:
     verifier = settings.token_verifier()
     clock = SystemClock()
+    hardening = settings.api_hardening()
     return ServiceSpec(
         name="casework",
         settings=settings,
@@ -27,7 +29,9 @@ def build(settings: CaseworkSettings) -> ServiceSpec:
         clock=clock,
         background=[
             http_task(
-                settings.http_host, settings.http_port, verifier, clock, settings.api_hardening()
+                lambda pool: create_app(pool, verifier, clock, hardening),
+                settings.http_host,
+                settings.http_port,
             )
         ],
     )

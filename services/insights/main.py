@@ -5,16 +5,18 @@ from pathlib import Path
 
 from referral_schemas.topics import DIRECTORY, POLICE_INTELLIGENCE, REFERRAL_EVENTS
 
+from services.insights.api.app import create_app
 from services.insights.handlers import on_directory, on_intelligence, on_referral_event
-from services.insights.http import http_task
 from services.insights.settings import InsightsSettings
 from services.runtime.app import ServiceSpec, Subscription, run_service
 from services.runtime.clock import SystemClock
+from services.runtime.http import http_task
 
 
 def build(settings: InsightsSettings) -> ServiceSpec:
     verifier = settings.token_verifier()
     clock = SystemClock()
+    hardening = settings.api_hardening()
     return ServiceSpec(
         # The runtime uses the name as the consumer group: a new name replays from offset 0.
         name=settings.consumer_group,
@@ -28,7 +30,9 @@ def build(settings: InsightsSettings) -> ServiceSpec:
         clock=clock,
         background=[
             http_task(
-                settings.http_host, settings.http_port, verifier, clock, settings.api_hardening()
+                lambda pool: create_app(pool, verifier, clock, hardening),
+                settings.http_host,
+                settings.http_port,
             )
         ],
     )

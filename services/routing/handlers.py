@@ -1,4 +1,4 @@
-"""routing's handlers: thin shells around the pure fold and decisions in domain.py.
+"""routing's handlers: load, fold and decide with domain.py's pure functions, then save.
 
 Each runs inside the consumer shell's transaction: load the referral, fold the event
 (``domain.evolve``), decide (``domain.decide``), save state, timer and outbox rows

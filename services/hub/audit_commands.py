@@ -24,15 +24,15 @@ from rich.text import Text
 from infra.settings import InfraSettings
 from services.audit import export as exports
 from services.audit.checkpoints import make_checkpoint
-from services.audit.replay import Scope
-from services.audit.replay_run import ReplayReport, run_replay
-from services.audit.replay_scratch import project_admin_dsn
 from services.audit.report import extract_export, render_html
 from services.audit.signing import KEY_FILE_NAME, load_public_key, load_signing_key
 from services.audit.store import referral_entries
 from services.audit.verification import Verification, verify_database
 from services.hub.connect import operator_kafka, stack_env, trust_store
 from services.hub.consultation import record_consultation
+from services.replay.folds import Scope
+from services.replay.run import ReplayReport, run_replay
+from services.replay.scratch import project_admin_dsn
 from services.runtime.clock import SystemClock
 from services.runtime.db import Connection, connect
 from services.runtime.kafka_clients import KafkaAccess

@@ -22,11 +22,11 @@ from referral_schemas.topics import (
 )
 
 from infra.settings import InfraSettings
-from services.audit.replay import Scope
-from services.audit.replay_run import run_replay
-from services.audit.replay_scratch import Scratch, project_admin_dsn, tables_in
 from services.audit.signing import ensure_checkpoint_key, load_public_key
 from services.audit.verification import verify_database
+from services.replay.folds import Scope
+from services.replay.run import run_replay
+from services.replay.scratch import Scratch, project_admin_dsn, tables_in
 from services.runtime.auth import ensure_signing_keys
 from services.runtime.db import connect
 from tests.e2e.conftest import Spawn

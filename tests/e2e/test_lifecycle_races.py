@@ -19,9 +19,9 @@ from referral_schemas.lifecycle import Lifecycle, Refusal, evolve, reports_to_po
 from referral_schemas.lifecycle_rules import ReferralStatus
 from referral_schemas.topics import POLICE_INTELLIGENCE, POLICE_OUTCOMES, REFERRAL_EVENTS
 
-from services.audit.replay import Scope
-from services.audit.replay_run import run_replay
-from services.audit.replay_scratch import project_admin_dsn
+from services.replay.folds import Scope
+from services.replay.run import run_replay
+from services.replay.scratch import project_admin_dsn
 from tests.e2e.lifecycle_races_support import Racing, racing, settled
 from tests.e2e.lifecycle_support import Staff, directory_in_force
 from tests.support.intelligence import encode, key_of, submitted, withdrawn

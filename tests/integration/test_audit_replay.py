@@ -15,9 +15,10 @@ from referral_schemas.topics import DEAD_LETTER
 from services.audit import store
 from services.audit.chain import build_chain
 from services.audit.entries import VERIFIED, Provenance, RecordFacts, parse_record
-from services.audit.replay import CaseworkReplay, LedgerReplay, Scope
-from services.audit.replay_run import LedgerComparison, compare_ledger
-from services.audit.replay_scratch import (
+from services.casework.domain import CaseState
+from services.replay.folds import CaseworkReplay, LedgerReplay, Scope
+from services.replay.run import LedgerComparison, compare_ledger
+from services.replay.scratch import (
     Scratch,
     casework_digests,
     prepare,
@@ -25,7 +26,6 @@ from services.audit.replay_scratch import (
     tables_in,
     write_casework,
 )
-from services.casework.domain import CaseState
 from tests.integration.runtime_fixtures import Schema, admin_dsn
 from tests.integration.test_audit_support import (
     append,

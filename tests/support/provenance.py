@@ -21,7 +21,7 @@ from infra import stack
 from infra.event_keys import env_name
 from infra.settings import InfraSettings
 from services.audit.entries import RecordFacts, parse_record, provenance_of
-from services.audit.replay import CaseworkReplay, LedgerReplay
+from services.replay.folds import CaseworkReplay, LedgerReplay
 from services.runtime.provenance import EventSigner, TrustStore
 
 _FALLBACK = {

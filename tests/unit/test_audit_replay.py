@@ -12,7 +12,7 @@ from referral_schemas.topics import ACCESS_EVENTS, REFERRAL_EVENTS
 
 from services.audit.entries import VERIFIED, Provenance, RecordFacts, parse_record
 from services.audit.ledger_consumer import in_record_time_order
-from services.audit.replay import CaseworkReplay, Scope, compare_states
+from services.replay.folds import CaseworkReplay, Scope, compare_states
 
 pytestmark = pytest.mark.unit
 RID = uuid.uuid4()

@@ -18,18 +18,26 @@ from typing import Any
 
 from referral_schemas.topics import ALL_TOPICS
 
-from services.audit import replay_scratch as scratch_db
-from services.audit import store
-from services.audit.chain import GENESIS, LedgerEntry, link, make_entry
-from services.audit.entries import EntryContent, parse_record, provenance_of, same_canonical
-from services.audit.replay import (
+from services.audit.replay_interface import (
+    GENESIS,
+    EntryContent,
+    LedgerEntry,
+    iter_entries,
+    link,
+    make_entry,
+    parse_record,
+    provenance_of,
+    same_canonical,
+)
+from services.replay import scratch as scratch_db
+from services.replay.folds import (
     CaseworkReplay,
     LedgerReplay,
     Scope,
     StateComparison,
     compare_states,
 )
-from services.audit.topic_reader import Progress, read_all
+from services.replay.topic_reader import Progress, read_all
 from services.runtime.db import Connection, connect
 from services.runtime.kafka_clients import KafkaAccess
 from services.runtime.provenance import TrustStore
@@ -120,7 +128,7 @@ async def compare_ledger(
         rebuilt_entries.append(entry)
 
     async with conn.transaction(isolation="repeatable_read", readonly=True):
-        async for entry in store.iter_entries(conn):
+        async for entry in iter_entries(conn):
             c = entry.content
             where = (c.topic, c.partition, c.offset)
             last_position = max(last_position, entry.position)

@@ -8,7 +8,7 @@ services); the audit service never imports it.
 ``scratch_schema`` creates ``replay_<yyyymmddhhmmss>_<6 hex>`` with the admin DSN, checks it
 is empty, and drops it at the end unless asked to keep it. Casework's migrations create its
 ``referrals`` table there and casework's ``store.save`` writes each rebuilt state; audit's
-migrations create ``ledger`` there and ``store.insert_entry`` writes each rebuilt entry.
+migrations create ``ledger`` there and ``audit.insert_entry`` writes each rebuilt entry.
 The digests are computed by Postgres over the stored rows (jsonb's canonical text for a
 referral's state; a row of every hashed ledger column), identically on both sides.
 """
@@ -20,25 +20,20 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-import services.casework
-from services.audit import store
-from services.audit.chain import LedgerEntry
-from services.audit.statement_batch import StatementBatch
-from services.casework import store as casework_store
-from services.casework.domain import CaseState
+from services.audit import replay_interface as audit
+from services.casework import replay_interface as casework
 from services.runtime.db import Connection, connect
 from services.runtime.migrations import migrate_service
 
 DATABASE = "referral_hub"
 PREFIX = "replay_"
-CASEWORK_MIGRATIONS = Path(services.casework.__file__).with_name("migrations")
-AUDIT_MIGRATIONS = Path(__file__).with_name("migrations")
+CASEWORK_MIGRATIONS = casework.MIGRATIONS
+AUDIT_MIGRATIONS = audit.MIGRATIONS
 
 
 class ScratchNotEmpty(RuntimeError):
@@ -107,21 +102,21 @@ async def prepare(conn: Connection) -> None:
     await migrate_service(conn, "audit", AUDIT_MIGRATIONS)
 
 
-async def write_casework(conn: Connection, states: Iterable[CaseState]) -> int:
+async def write_casework(conn: Connection, states: Iterable[casework.CaseState]) -> int:
     """Each rebuilt state, as casework itself saves it: the statements casework's
     ``store.save`` issues, with its arguments and in its order, sent as pipelined batches
     in one transaction instead of one round trip each."""
-    batch = StatementBatch()
+    batch = audit.StatementBatch()
     written = 0
     for state in states:
-        await casework_store.save(batch.as_connection(), state)
+        await casework.save(batch.as_connection(), state)
         written += 1
     async with conn.transaction():
         await batch.run(conn)
     return written
 
 
-async def write_ledger(conn: Connection, entries: Sequence[LedgerEntry]) -> int:
+async def write_ledger(conn: Connection, entries: Sequence[audit.LedgerEntry]) -> int:
     """The rebuilt entries with audit's ``store.copy_entries`` (one COPY). COPY sends
     values in binary form, so this connection's jsonb codec becomes the binary one."""
     await conn.set_type_codec(
@@ -132,7 +127,7 @@ async def write_ledger(conn: Connection, entries: Sequence[LedgerEntry]) -> int:
         format="binary",
     )
     async with conn.transaction():
-        await store.copy_entries(conn, entries)
+        await audit.copy_entries(conn, entries)
     return len(entries)
 
 

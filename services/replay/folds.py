@@ -21,14 +21,14 @@ from datetime import datetime
 from referral_schemas.lifecycle import Refusal
 from referral_schemas.topics import REFERRAL_EVENTS
 
-from services.audit.entries import (
+from services.audit.replay_interface import (
     EntryContent,
     Parsed,
     Provenance,
     RecordFacts,
     describe_parsed,
 )
-from services.casework.domain import FOLDED_TYPES, CaseState, evolve
+from services.casework.replay_interface import FOLDED_TYPES, CaseState, evolve
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ database), as the ledger describes records. Records of one partition come in off
 
 from collections.abc import AsyncIterator, Sequence
 
-from services.audit.entries import RecordFacts
+from services.audit.replay_interface import RecordFacts
 from services.runtime.kafka_clients import KafkaAccess
 from services.runtime.topic_reading import Progress, partitions, read_to_end
 

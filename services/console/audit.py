@@ -33,6 +33,19 @@ class LedgerEntry(_Model):
     recipients: list[str] = []
     purpose: str | None = None
     hash: str
+    producer: str | None = None
+    """Who signed the record, as the ledger verified it (None: not verified)."""
+    provenance: str | None = None
+    """``verified``, ``bad_signature`` or ``untrusted_producer``; None before provenance."""
+
+    @property
+    def signed_by(self) -> str:
+        """What the auditor reads in the "Signed by" column."""
+        if self.provenance == "verified" and self.producer:
+            return self.producer
+        if self.provenance is None:
+            return "not checked"
+        return f"refused: {self.provenance.replace('_', ' ')}"
 
     @property
     def is_consultation(self) -> bool:

@@ -36,6 +36,8 @@ def _entry(position: int, kind: str, category: str, **more: Any) -> dict[str, An
         "recipients": [],
         "purpose": None,
         "hash": "ab" * 32,
+        "producer": "casework",
+        "provenance": "verified",
         **more,
     }
 
@@ -86,6 +88,7 @@ class FakeAudit:
             _entry(1, "ReferralRouted", "disclosure", recipients=["agency:twc-barrow"]),
             _entry(2, "ReferralConsulted", "consultation", purpose="casework"),
             _entry(3, "ReferralAccepted", "alteration"),
+            _entry(4, "ReferralClosed", "alteration", producer=None, provenance="bad_signature"),
         ]
         return httpx.Response(200, json={"referral_id": str(KNOWN), "entries": entries})
 
@@ -122,6 +125,8 @@ async def test_an_auditor_finds_a_referral_and_sees_its_ledger_and_access_log(
     assert "The Well Communities, Barrow (agency)" in page.text
     assert '<td data-label="Purpose">Casework</td>' in page.text
     assert "Tue 3 Jun 2025, 12:00:00" in page.text
+    assert page.text.count('<td data-label="Signed by">casework</td>') == 3
+    assert '<td data-label="Signed by">refused: bad signature</td>' in page.text
 
 
 async def test_unknown_referrals_and_bad_references_are_explained(
@@ -153,7 +158,7 @@ async def test_the_ledger_entries_download_as_json(auditor: tuple[Console, FakeA
     assert response.headers["content-disposition"] == (
         f'attachment; filename="ledger-{KNOWN}.json"'
     )
-    assert len(response.json()["entries"]) == 3
+    assert len(response.json()["entries"]) == 4
 
 
 async def test_a_period_search_lists_referrals_with_activity_and_an_export_link(

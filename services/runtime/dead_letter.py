@@ -4,10 +4,12 @@ machine-readable reason in its headers, through the outbox, and is counted in th
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 from referral_schemas.topics import DEAD_LETTER
 
+from services.runtime.clock import id_for_record
 from services.runtime.db import Connection
 from services.runtime.inbox import claim
 from services.runtime.outbox import OutgoingMessage, enqueue
@@ -72,13 +74,50 @@ async def dead_letter(
     return True
 
 
-async def list_dead_letters(conn: Connection, limit: int = 100) -> list[asyncpg.Record]:
-    """The newest refusals first: reason, detail and origin, never the payload."""
-    return list(
-        await conn.fetch(
-            """SELECT dead_lettered_at, consumer, reason, detail, source_topic,
-                      source_partition, source_offset
-                 FROM dead_letters ORDER BY id DESC LIMIT $1""",
-            limit,
-        )
+NOT_REPLAYABLE = frozenset({"bad_signature", "untrusted_producer"})
+"""Refusals a re-drive cannot change: the record's producer is not trusted."""
+
+DeadLetter = dict[str, Any]
+"""One row of ``dead_letters``: id, dead_lettered_at, consumer, reason, detail,
+source_topic, source_partition, source_offset, event_id, replayed_at, replayed_by,
+replay_note (the last three None when never re-driven, or in a schema a service of an
+earlier version made and has not migrated yet)."""
+
+_RE_DRIVE = ("replayed_at", "replayed_by", "replay_note")
+
+
+def _letter(row: asyncpg.Record) -> DeadLetter:
+    found: DeadLetter = dict(row.items())
+    return {**dict.fromkeys(_RE_DRIVE), **found}
+
+
+async def list_dead_letters(conn: Connection, limit: int = 100) -> list[DeadLetter]:
+    """The newest refusals first: reason, detail, origin and any re-drive, never the payload."""
+    rows = await conn.fetch("SELECT * FROM dead_letters ORDER BY id DESC LIMIT $1", limit)
+    return [_letter(row) for row in rows]
+
+
+async def find_dead_letter(conn: Connection, row_id: int) -> DeadLetter | None:
+    row = await conn.fetchrow("SELECT * FROM dead_letters WHERE id = $1", row_id)
+    return None if row is None else _letter(row)
+
+
+async def release_for_replay(conn: Connection, row: DeadLetter, *, by: str, note: str) -> None:
+    """Let the consumer that refused the record handle it again (its inbox claim goes) and
+    record who asked and why. The caller then publishes the record again."""
+    message_id = row["event_id"] or id_for_record(
+        row["source_topic"], row["source_partition"], row["source_offset"]
     )
+    async with conn.transaction():
+        await conn.execute(
+            "DELETE FROM inbox WHERE consumer = $1 AND message_id = $2",
+            row["consumer"],
+            message_id,
+        )
+        await conn.execute(
+            """UPDATE dead_letters SET replayed_at = now(), replayed_by = $2, replay_note = $3
+                WHERE id = $1""",
+            row["id"],
+            by,
+            note,
+        )

@@ -1,8 +1,11 @@
-"""feedback's table (asyncpg). Every function runs on the caller's connection, inside the
-caller's transaction."""
+"""Where feedback keeps each referral's state: the ``FeedbackStore`` seam the handler uses,
+its PostgreSQL implementation (``PgFeedbackStore``, on the consumer shell's connection and
+inside its transaction) and an in-memory one for fast tests (``InMemoryFeedbackStore``).
+One contract suite (tests/integration/test_feedback_store_contract.py) runs against both."""
 
 import uuid
 from datetime import datetime
+from typing import Protocol
 
 import asyncpg
 from pydantic import TypeAdapter
@@ -26,14 +29,51 @@ def _state(row: asyncpg.Record) -> FeedbackState:
     )
 
 
-async def load_for_update(conn: Connection, referral_id: uuid.UUID) -> FeedbackState:
-    """The referral's state, locked until commit; a blank state for a referral never seen."""
-    return _state(await lock_or_create(conn, "referral_feedback", referral_id))
+class FeedbackStore(Protocol):
+    async def load_for_update(self, referral_id: uuid.UUID) -> FeedbackState:
+        """The referral's state, held for this transaction; blank for one never seen."""
+
+    async def save(self, state: FeedbackState, now: datetime) -> None:
+        """Keep ``state`` (its referral's row), as of ``now``."""
 
 
-async def save(conn: Connection, state: FeedbackState, now: datetime) -> None:
+class InMemoryFeedbackStore:
+    """States in a dict: for handler tests that need no database."""
+
+    def __init__(self) -> None:
+        self.states: dict[uuid.UUID, FeedbackState] = {}
+        self.saved_at: dict[uuid.UUID, datetime] = {}
+
+    async def load_for_update(self, referral_id: uuid.UUID) -> FeedbackState:
+        return self.states.get(referral_id) or FeedbackState(referral_id)
+
+    async def save(self, state: FeedbackState, now: datetime) -> None:
+        self.states[state.referral_id] = state
+        self.saved_at[state.referral_id] = now
+
+
+class PgFeedbackStore:
+    """``referral_feedback`` on the caller's connection, inside the caller's transaction."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    async def load_for_update(self, referral_id: uuid.UUID) -> FeedbackState:
+        """Locked until commit (FOR UPDATE): instances handling one referral take turns."""
+        return _state(await lock_or_create(self._conn, "referral_feedback", referral_id))
+
+    async def save(self, state: FeedbackState, now: datetime) -> None:
+        await _save(self._conn, state, now)
+
+
+async def _save(conn: Connection, state: FeedbackState, now: datetime) -> None:
     life = state.lifecycle
     outcome = None if life is None else police_outcome(life)
+    # Usually the row exists (load_for_update made it); a save without that load keeps too.
+    await conn.execute(
+        "INSERT INTO referral_feedback (referral_id) VALUES ($1) ON CONFLICT DO NOTHING",
+        state.referral_id,
+    )
     await conn.execute(
         """UPDATE referral_feedback
               SET lifecycle = $2::jsonb, status = $3, force = $4, intelligence = $5,

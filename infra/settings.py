@@ -5,6 +5,7 @@ This is the only module that reads the environment; everything else takes an
 """
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
@@ -19,6 +20,14 @@ _FORCE_CODE = re.compile(r"[a-z][a-z0-9-]{1,40}")
 def _default_jars_dir() -> Path:
     """Jars live outside the repo so every checkout and state dir shares one download."""
     return Path.home() / ".cache" / "referral-hub" / f"kafka-{KAFKA_VERSION}" / "libs"
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How many days the topics that hold raw input keep it; every other topic, for ever."""
+
+    intelligence_days: int = 30
+    dead_letter_days: int = 30
 
 
 class InfraSettings(BaseSettings):
@@ -61,6 +70,20 @@ class InfraSettings(BaseSettings):
         description="Forces whose sending systems get a Kafka principal (force-<code>) that "
         "may write police.intelligence; comma-separated. A force left out loses its principal "
         "and ACLs at the next `hub infra up`.",
+    )
+    retention_intelligence_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="Days police.intelligence keeps each record: the force's own record, which "
+        "intake has handled and keeps what it needs of in its own store (docs/privacy.md).",
+    )
+    retention_dead_letter_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="Days hub.dead-letter keeps the refused records (and so how long one can "
+        "be re-driven); each service's dead_letters table keeps the reason for ever.",
     )
     kafka_broker_password: SecretStr | None = Field(
         default=None,
@@ -118,6 +141,10 @@ class InfraSettings(BaseSettings):
         """KRaft controller listener port of each node, node 1 first."""
         step = self.kafka_port_step
         return [self.kafka_controller_port + n * step for n in range(self.kafka_brokers)]
+
+    @property
+    def retention(self) -> "Retention":
+        return Retention(self.retention_intelligence_days, self.retention_dead_letter_days)
 
     @property
     def kafka_replication(self) -> int:

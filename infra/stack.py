@@ -57,7 +57,7 @@ from infra.kafka_config import with_layout_of_state_dir
 from infra.kafka_security import operator_access, set_credentials_when_ready, sync_acls
 from infra.kafka_users import ensure_kafka_users, kafka_env, write_client_configs
 from infra.settings import InfraSettings
-from infra.topics import ensure_topics
+from infra.topics import ensure_topics, topic_specs
 from services.runtime.key_files import CHECKPOINT_KEY, TOKEN_KEY, stack_key_pair
 
 __all__ = ["ComponentStatus", "down", "env_path", "load_env", "service_env", "status", "up"]
@@ -222,7 +222,8 @@ async def provision(admin: str, bootstrap: str, settings: InfraSettings) -> dict
     write_client_configs(settings, users)
     env.update(kafka_env(settings, users))
     kafka = operator_access(bootstrap, users)
-    report = await ensure_topics(kafka, replication=settings.kafka_replication)
+    specs = topic_specs(settings.retention)
+    report = await ensure_topics(kafka, specs, replication=settings.kafka_replication)
     if report.created:
         log.info("created topics: %s", ", ".join(report.created))
     for topic, (expected, actual) in report.mismatched.items():

@@ -1,16 +1,24 @@
 """The Kafka topics of referral-hub, created explicitly (the broker never auto-creates).
 
-Every topic keeps its records forever (retention.ms=-1): the event log is the system of
-record, and auditors replay ``referral.events`` from offset 0.
+The event log is the system of record: referral.events, police.outcomes, hub.access and
+hub.directory keep their records for ever (retention.ms=-1), and auditors replay them from
+offset 0. The two topics that hold raw input keep it only for a while (docs/privacy.md):
+police.intelligence (the force's own record: intake keeps what it needs in its store) and
+hub.dead-letter (refused records, kept long enough to look at and re-drive), for
+HUB_RETENTION_INTELLIGENCE_DAYS and HUB_RETENTION_DEAD_LETTER_DAYS (30 each by default).
+``ensure_topics`` sets these on existing topics too, so a changed period takes effect at the
+next `hub infra up`.
 """
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from referral_schemas import topics as names
 
 from infra import InfraError
+from infra.settings import Retention
 from services.runtime.kafka_clients import KafkaAccess
 
 KEEP_FOREVER = {"retention.ms": "-1"}
@@ -27,15 +35,28 @@ class TopicSpec:
     config: Mapping[str, str] = field(default_factory=dict)
 
 
-TOPICS: tuple[TopicSpec, ...] = (
-    TopicSpec(names.POLICE_INTELLIGENCE, 6, {**KEEP_FOREVER, **LARGE}),
-    TopicSpec(names.REFERRAL_EVENTS, 6, KEEP_FOREVER),
-    TopicSpec(names.POLICE_OUTCOMES, 3, KEEP_FOREVER),
-    TopicSpec(names.ACCESS_EVENTS, 3, KEEP_FOREVER),
-    TopicSpec(names.DEAD_LETTER, 3, {**KEEP_FOREVER, **LARGE}),
-    # One partition: directory versions must be read in the order they were published.
-    TopicSpec(names.DIRECTORY, 1, KEEP_FOREVER),
-)
+DAY_MS = 24 * 60 * 60 * 1000
+
+
+def keep_for(days: int) -> dict[str, str]:
+    """Records older than ``days`` go (segment by segment: a day's segments roll daily)."""
+    return {"retention.ms": str(days * DAY_MS), "segment.ms": str(DAY_MS)}
+
+
+def topic_specs(retention: Retention | None = None) -> tuple[TopicSpec, ...]:
+    keep = retention or Retention()
+    return (
+        TopicSpec(names.POLICE_INTELLIGENCE, 6, {**keep_for(keep.intelligence_days), **LARGE}),
+        TopicSpec(names.REFERRAL_EVENTS, 6, KEEP_FOREVER),
+        TopicSpec(names.POLICE_OUTCOMES, 3, KEEP_FOREVER),
+        TopicSpec(names.ACCESS_EVENTS, 3, KEEP_FOREVER),
+        TopicSpec(names.DEAD_LETTER, 3, {**keep_for(keep.dead_letter_days), **LARGE}),
+        # One partition: directory versions must be read in the order they were published.
+        TopicSpec(names.DIRECTORY, 1, KEEP_FOREVER),
+    )
+
+
+TOPICS: tuple[TopicSpec, ...] = topic_specs()
 
 
 @dataclass(frozen=True)
@@ -59,8 +80,8 @@ def durability(replication: int) -> dict[str, str]:
 async def ensure_topics(
     kafka: KafkaAccess, specs: tuple[TopicSpec, ...] = TOPICS, *, replication: int = 1
 ) -> TopicReport:
-    """Create missing topics with ``replication`` replicas and compare partition counts
-    (as a principal allowed to: the operator)."""
+    """Create missing topics with ``replication`` replicas, set every existing one's config
+    to its spec's, and compare partition counts (as a principal allowed to: the operator)."""
     admin = AIOKafkaAdminClient(**kafka.client_kwargs())
     await admin.start()
     try:
@@ -68,6 +89,9 @@ async def ensure_topics(
         missing = [spec for spec in specs if spec.name not in existing]
         if missing:
             await _create(admin, missing, replication)
+        present = [spec for spec in specs if spec.name in existing]
+        if present:
+            await _configure(admin, present, replication)
         mismatched = {
             spec.name: (spec.partitions, existing[spec.name])
             for spec in specs
@@ -82,6 +106,22 @@ async def partition_counts(admin: AIOKafkaAdminClient) -> dict[str, int]:
     """Partition count of every topic in the cluster (internal ones included)."""
     described = await admin.describe_topics()
     return {str(topic["topic"]): len(topic["partitions"]) for topic in described}
+
+
+async def _configure(admin: AIOKafkaAdminClient, specs: list[TopicSpec], replication: int) -> None:
+    """Each topic's whole config, as its spec says (AlterConfigs replaces what it names and
+    resets the rest to the brokers' defaults, so the spec is the complete set)."""
+    resources = [
+        ConfigResource(ConfigResourceType.TOPIC, s.name, {**durability(replication), **s.config})
+        for s in specs
+    ]
+    errors = []
+    for response in await admin.alter_configs(resources):
+        for code, message, _kind, name in response.resources:
+            if code != 0:
+                errors.append(f"{name}: {message or code}")
+    if errors:
+        raise InfraError("could not set topic configs: " + "; ".join(errors))
 
 
 async def _create(admin: AIOKafkaAdminClient, specs: list[TopicSpec], replication: int) -> None:

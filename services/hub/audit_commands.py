@@ -237,6 +237,12 @@ def _show_replay(report: ReplayReport) -> None:
         f"matches through entry {ledger.matched_through}"
     )
     out.print(f"ledger digests: rebuilt {ledger.rebuilt_digest}, live {ledger.live_digest}")
+    if ledger.expired:
+        out.print(
+            f"ledger: {ledger.expired} entries whose records have passed their topic's retention "
+            "(police.intelligence, hub.dead-letter) are taken as the ledger holds them; "
+            "`hub audit verify` checks their chain"
+        )
     for line in [*cw.differences, *ledger.differences]:
         out.print(Text(f"DIFFERENT: {line}", style="red"))
     if report.same:

@@ -162,5 +162,13 @@ class LedgerReplay:
             return
         self.contents[(record.topic, record.partition, record.offset)] = content
 
+    first_retained: dict[tuple[str, int], int] = field(default_factory=dict)
+    """The first offset each partition still holds when the replay read it: records before
+    it have passed their topic's retention (police.intelligence, hub.dead-letter)."""
+
     def read_before_end(self, topic: str, partition: int, offset: int) -> bool:
         return offset < self.ends.get((topic, partition), 0)
+
+    def expired(self, topic: str, partition: int, offset: int) -> bool:
+        """The record is gone from its topic by retention, not by anything done to it."""
+        return offset < self.first_retained.get((topic, partition), 0)

@@ -37,7 +37,7 @@ from services.replay.folds import (
     StateComparison,
     compare_states,
 )
-from services.replay.topic_reader import Progress, read_all
+from services.replay.topic_reader import Progress, first_offsets, read_all
 from services.runtime.db import Connection, connect
 from services.runtime.kafka_clients import KafkaAccess
 from services.runtime.provenance import TrustStore
@@ -55,6 +55,10 @@ class LedgerComparison:
     live_digest: str = ""
     """SQL-side digests of the rebuilt (scratch) and the live ledger, when a scratch schema
     was given; empty otherwise."""
+    expired: int = 0
+    """Entries whose records have passed their topic's retention: nothing to rebuild them
+    from, so the replay takes them as the ledger holds them (`hub audit verify` checks their
+    chain and the signed checkpoints)."""
 
     @property
     def same(self) -> bool:
@@ -109,7 +113,7 @@ async def compare_ledger(
     scope = replay.scope
     differences: list[str] = []
     matched: set[tuple[str, int, int]] = set()
-    compared = matched_through = 0
+    compared = matched_through = expired = 0
     chained = scope.referral is not None or not scope.narrowed
     running, in_step = GENESIS, True
     rebuilt_entries: list[LedgerEntry] = []
@@ -135,6 +139,17 @@ async def compare_ledger(
             if scope.narrowed and not _in_scope(entry, scope):
                 continue
             rebuilt = replay.contents.get(where)
+            if rebuilt is None and replay.expired(*where):
+                expired += 1
+                live_positions.append(entry.position)
+                canonical = c.canonical(entry.position)
+                rebuild(entry.position, c, canonical)
+                if chained and in_step:
+                    running = link(running, canonical)
+                    stored = entry.referral_hash if scope.referral is not None else entry.hash
+                    if running == stored:
+                        matched_through = entry.position
+                continue
             if rebuilt is None:
                 if replay.read_before_end(*where):
                     differences.append(f"entry {entry.position}: no such record on the topics")
@@ -170,7 +185,7 @@ async def compare_ledger(
     if len(missing) > _MAX_LISTED:
         differences.append(f"... and {len(missing) - _MAX_LISTED} more records not in the ledger")
     if scratch is None:
-        return LedgerComparison(compared, matched_through, tuple(differences))
+        return LedgerComparison(compared, matched_through, tuple(differences), expired=expired)
     for offset, key in enumerate(missing, start=1):
         rebuild(last_position + offset, replay.contents[key])
     chain = "overall" if not scope.narrowed else "referral" if scope.referral else "none"
@@ -192,7 +207,7 @@ async def compare_ledger(
             f"live {live_digest[:12]} ({live_n} entries)"
         )
     return LedgerComparison(
-        compared, matched_through, tuple(differences), rebuilt_digest, live_digest
+        compared, matched_through, tuple(differences), rebuilt_digest, live_digest, expired
     )
 
 
@@ -214,7 +229,7 @@ async def run_replay(
     at the end unless ``keep``."""
     with _cycle_collector_paused():
         casework = CaseworkReplay(scope)
-        ledger = LedgerReplay(scope)
+        ledger = LedgerReplay(scope, first_retained=await first_offsets(kafka, ALL_TOPICS))
         read = 0
         async for record in read_all(kafka, ALL_TOPICS, progress):
             read += 1

@@ -5,9 +5,9 @@ from collections.abc import AsyncIterator, Sequence
 
 from services.audit.replay_interface import RecordFacts
 from services.runtime.kafka_clients import KafkaAccess
-from services.runtime.topic_reading import Progress, partitions, read_to_end
+from services.runtime.topic_reading import Progress, beginning_offsets, partitions, read_to_end
 
-__all__ = ["Progress", "read_all"]
+__all__ = ["Progress", "first_offsets", "read_all"]
 
 
 async def read_all(
@@ -16,3 +16,11 @@ async def read_all(
     """Every record of ``topics`` present when called, from the first retained offset."""
     async for r in read_to_end(kafka, await partitions(kafka, topics), progress):
         yield RecordFacts(r.topic, r.partition, r.offset, r.timestamp_ms, r.key, r.value, r.headers)
+
+
+async def first_offsets(kafka: KafkaAccess, topics: Sequence[str]) -> dict[tuple[str, int], int]:
+    """The first offset each partition of ``topics`` still holds (after retention)."""
+    return {
+        (tp.topic, tp.partition): offset
+        for tp, offset in (await beginning_offsets(kafka, await partitions(kafka, topics))).items()
+    }

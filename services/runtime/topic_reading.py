@@ -42,6 +42,19 @@ async def partitions(kafka: KafkaAccess, topics: Sequence[str]) -> list[TopicPar
     )
 
 
+async def beginning_offsets(
+    kafka: KafkaAccess, wanted: Sequence[TopicPartition]
+) -> dict[TopicPartition, int]:
+    """The first offset each partition still holds (retention deletes from the start)."""
+    consumer = AIOKafkaConsumer(**kafka.client_kwargs(), enable_auto_commit=False)
+    await consumer.start()
+    try:
+        found: dict[TopicPartition, int] = await consumer.beginning_offsets(list(wanted))
+        return found
+    finally:
+        await consumer.stop()
+
+
 async def read_to_end(
     kafka: KafkaAccess, wanted: Sequence[TopicPartition], progress: Progress | None = None
 ) -> AsyncIterator[LogRecord]:

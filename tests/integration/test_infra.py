@@ -6,11 +6,19 @@ import asyncpg
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from referral_schemas.topics import (
+    ACCESS_EVENTS,
+    DEAD_LETTER,
+    DIRECTORY,
+    POLICE_INTELLIGENCE,
+    POLICE_OUTCOMES,
+    REFERRAL_EVENTS,
+)
 from typer.testing import CliRunner
 
 from infra.database import ensure_service_role
-from infra.settings import InfraSettings
-from infra.topics import TOPICS, ensure_topics, partition_counts
+from infra.settings import InfraSettings, Retention
+from infra.topics import DAY_MS, LARGE, TOPICS, ensure_topics, partition_counts, topic_specs
 from services.hub.main import app
 from tests.support.kafka_auth import access, client_kwargs
 
@@ -62,19 +70,52 @@ async def test_every_topic_exists_with_its_partition_count(
     }
 
 
-async def test_every_topic_keeps_records_forever(kafka_admin: AIOKafkaAdminClient) -> None:
+async def _topic_configs(admin: AIOKafkaAdminClient) -> dict[str, dict[str, str]]:
     resources = [ConfigResource(ConfigResourceType.TOPIC, spec.name) for spec in TOPICS]
-    responses = await kafka_admin.describe_configs(resources)
-    configs = {
+    responses = await admin.describe_configs(resources)
+    return {
         resource["resource_name"]: {
             e["config_names"]: e["config_value"] for e in resource["config_entries"]
         }
         for response in responses
         for resource in response.to_object()["resources"]
     }
+
+
+async def test_the_log_is_kept_for_ever_and_raw_input_for_its_retention_period(
+    kafka_admin: AIOKafkaAdminClient,
+) -> None:
+    configs = await _topic_configs(kafka_admin)
+    days = {name: int(c["retention.ms"]) // DAY_MS for name, c in configs.items()}
+    assert days == {
+        REFERRAL_EVENTS: -1,
+        POLICE_OUTCOMES: -1,
+        ACCESS_EVENTS: -1,
+        DIRECTORY: -1,
+        POLICE_INTELLIGENCE: 30,
+        DEAD_LETTER: 30,
+    }
     for spec in TOPICS:
-        assert configs[spec.name]["retention.ms"] == "-1"
         assert {key: configs[spec.name][key] for key in spec.config} == dict(spec.config)
+
+
+async def test_a_changed_retention_period_reaches_existing_topics(
+    stack_env: dict[str, str], infra_settings: InfraSettings, kafka_admin: AIOKafkaAdminClient
+) -> None:
+    kafka = access(stack_env["HUB_KAFKA_BOOTSTRAP"])
+    replication = infra_settings.kafka_replication
+    try:
+        await ensure_topics(kafka, topic_specs(Retention(7, 2)), replication=replication)
+        configs = await _topic_configs(kafka_admin)
+        assert int(configs[POLICE_INTELLIGENCE]["retention.ms"]) == 7 * DAY_MS
+        assert int(configs[DEAD_LETTER]["retention.ms"]) == 2 * DAY_MS
+        assert configs[REFERRAL_EVENTS]["retention.ms"] == "-1"
+        assert configs[POLICE_INTELLIGENCE]["max.message.bytes"] == LARGE["max.message.bytes"]
+    finally:
+        await ensure_topics(kafka, topic_specs(infra_settings.retention), replication=replication)
+    assert int((await _topic_configs(kafka_admin))[POLICE_INTELLIGENCE]["retention.ms"]) == (
+        30 * DAY_MS
+    )
 
 
 async def test_ensure_topics_is_idempotent(stack_env: dict[str, str]) -> None:

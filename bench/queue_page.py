@@ -21,7 +21,15 @@ from typing import Any
 
 import asyncpg
 import httpx
-from referral_schemas import Indicator, ReferralOpened, ReferralSubject, RiskLevel, make_envelope
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from referral_schemas import (
+    Indicator,
+    PersonalDetails,
+    ReferralOpened,
+    ReferralSubject,
+    RiskLevel,
+    make_envelope,
+)
 from referral_schemas.intelligence_v1 import Address
 from referral_schemas.lifecycle_v1 import ReferralRouted
 
@@ -30,6 +38,7 @@ from bench.system import System
 from services.casework import domain, store
 from services.runtime.auth import ensure_signing_keys, mint_token
 from services.runtime.db import create_pool
+from services.runtime.sealing import seal
 
 _AREAS = (("barrow", "LA14", "Barrow-in-Furness"), ("kendal", "LA9", "Kendal"))
 _RISKS = (RiskLevel.LOW, RiskLevel.MEDIUM, RiskLevel.HIGH, RiskLevel.CRITICAL)
@@ -39,6 +48,10 @@ _BATCH = 500
 def scope(rows: int) -> tuple[str, str]:
     """(force, agency) of the seeded referrals of this size."""
     return f"benchq{rows}", f"bench-q{rows}"
+
+
+_READER = X25519PrivateKey.generate().public_key()
+"""The queue page shows no person: what the seeded referrals seal is never opened."""
 
 
 def _area_index(n: int) -> int:
@@ -58,8 +71,14 @@ def _events(n: int, force: str, agency: str, base: datetime) -> list[Any]:
         opened_at=opened_at,
         risk_level=_RISKS[n % len(_RISKS)],
         reason_categories=[Indicator.CUCKOOING],
-        subject=ReferralSubject(given_name="Bench", family_name=f"Queue {n}", phone=None),
-        address=Address(line1=f"{n} Queue Street", town=town, postcode=f"{district} 1AB"),
+        personal=seal(
+            PersonalDetails(
+                subject=ReferralSubject(given_name="Bench", family_name=f"Queue {n}", phone=None),
+                address=Address(line1=f"{n} Queue Street", town=town, postcode=f"{district} 1AB"),
+            ),
+            referral_id=rid,
+            reader=_READER,
+        ).sealed,
         postcode_district=district,
         visitor_safety=[],
     )

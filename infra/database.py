@@ -19,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from infra import InfraError, write_private
+from infra.keyring_schema import PROVISION_LOCK
 from infra.schema_owner import (
     OWNED_SCHEMAS,
     ensure_owner,
@@ -32,7 +33,7 @@ DATABASE = "referral_hub"
 SERVICES = ("intake", "routing", "casework", "feedback", "audit", "insights", "console")
 _IDENTIFIER = re.compile(r"[a-z][a-z0-9_]{0,62}")
 _PASSWORD = re.compile(r"[A-Za-z0-9_-]{16,}")
-_PROVISION_LOCK = 0x52_48_55_42  # pg_advisory_xact_lock key: "RHUB"
+_PROVISION_LOCK = PROVISION_LOCK
 
 # Set on every service role (a session may lower or raise them for itself). A service's
 # statements are single-row writes and indexed reads, well under a second; the longest are

@@ -51,11 +51,19 @@ from infra import (
     write_private,
 )
 from infra.app_secrets import ensure_app_secrets
-from infra.database import SERVICES, ensure_database, ensure_service_role
+from infra.database import (
+    DATABASE,
+    SERVICES,
+    ensure_database,
+    ensure_service_role,
+    with_database,
+)
 from infra.event_keys import ensure_event_keys
 from infra.kafka_config import with_layout_of_state_dir
 from infra.kafka_security import operator_access, set_credentials_when_ready, sync_acls
 from infra.kafka_users import ensure_kafka_users, kafka_env, write_client_configs
+from infra.keyring_schema import provision_keyring
+from infra.personal_data_keys import ensure_personal_data_keys
 from infra.settings import InfraSettings
 from infra.topics import ensure_topics, topic_specs
 from services.runtime.key_files import CHECKPOINT_KEY, TOKEN_KEY, stack_key_pair
@@ -200,6 +208,9 @@ async def provision(admin: str, bootstrap: str, settings: InfraSettings) -> dict
     for service in SERVICES:
         dsn = await ensure_service_role(admin, service, settings=settings)
         env[f"{service.upper()}_DATABASE_URL"] = dsn
+    # The referrals' data keys, apart from the data; casework's key to them outside it.
+    await provision_keyring(with_database(admin, DATABASE), DATABASE)
+    env.update(ensure_personal_data_keys(settings.root))
     env["HUB_ADMIN_DATABASE_URL"] = admin
     env.update(ensure_app_secrets(settings))
     # Tokens for the staff APIs: the stack's own Ed25519 key pair (hub token signs with it).

@@ -17,5 +17,5 @@ def submitted() -> dict[str, Any]:
 @pytest.fixture
 def opened() -> dict[str, Any]:
     """The ReferralOpened sample as a dict, safe to mutate."""
-    event: dict[str, Any] = json.loads(load_sample("ReferralOpened.v1"))
+    event: dict[str, Any] = json.loads(load_sample("ReferralOpened.v2"))
     return event

@@ -69,7 +69,7 @@ def test_a_made_envelope_survives_the_wire() -> None:
 
 
 def test_serialized_form_is_compact_json_of_model_dump() -> None:
-    envelope = parse_event(load_sample("ReferralOpened.v1"))
+    envelope = parse_event(load_sample("ReferralOpened.v2"))
     wire = serialize_event(envelope)
     expected = json.dumps(envelope.model_dump(mode="json"), separators=(",", ":"))
     assert json.loads(wire) == json.loads(expected)

@@ -38,7 +38,7 @@ from referral_schemas.resolution_v1 import DirectionReason
 pytestmark = pytest.mark.contract
 
 T0 = datetime(2025, 3, 14, 9, 0, tzinfo=UTC)
-OPENED: ReferralOpened = parse_event(load_sample("ReferralOpened.v1")).data
+OPENED: ReferralOpened = parse_event(load_sample("ReferralOpened.v2")).data
 RID = OPENED.referral_id
 
 

@@ -9,12 +9,15 @@ from referral_schemas import (
     EVENT_MODELS,
     EventData,
     OutcomeReported,
+    PersonalDetails,
+    ReferralAmended,
     ReferralConsulted,
     ReferralOpened,
     envelope_model,
     lifecycle_v1,
 )
 from referral_schemas.text import SHORT_TEXT_MAX
+from referral_schemas.topics import DIRECTORY, POLICE_INTELLIGENCE
 
 pytestmark = pytest.mark.contract
 
@@ -75,10 +78,29 @@ def test_feedback_and_access_carry_no_personal_field(model: type[EventData], mod
     assert "subject" not in model.model_fields
 
 
-def test_the_personal_check_would_catch_the_opened_referral() -> None:
-    found = _personal_fields(ReferralOpened, "validation")
+HUB_EVENTS = [
+    model
+    for model in EVENT_MODELS.values()
+    # the force's own record, and the directory (agencies' names and districts, no person)
+    if model.TOPIC not in (POLICE_INTELLIGENCE, DIRECTORY)
+]
+IN_CLEAR = {"postcode_district"}
+"""The address's outward code (e.g. LA14, thousands of households) travels in clear:
+routing needs it. Everything else about the person travels sealed (docs/privacy.md)."""
+
+
+@pytest.mark.parametrize("model", HUB_EVENTS, ids=lambda m: f"{m.EVENT_TYPE}.v{m.SCHEMA_VERSION}")
+@pytest.mark.parametrize("mode", SCHEMA_MODES)
+def test_no_hub_event_carries_personal_data_in_clear(model: type[EventData], mode: str) -> None:
+    assert _personal_fields(envelope_model(model), mode) - IN_CLEAR == set()
+
+
+def test_the_personal_check_would_catch_the_sealed_details() -> None:
+    found = _personal_fields(PersonalDetails, "validation")
     assert {"given_name", "family_name", "date_of_birth", "phone", "address"} <= found
     assert {"ReferralSubject", "Address"} <= found
+    assert "personal" in ReferralOpened.model_fields
+    assert "personal" in ReferralAmended.model_fields
 
 
 def _resolve(schema: dict[str, Any], ref: str) -> dict[str, Any]:
@@ -114,6 +136,6 @@ def test_lifecycle_events_carry_no_free_text(model: type[EventData], mode: str) 
 
 
 def test_the_free_text_check_would_catch_a_note() -> None:
-    schema = ReferralOpened.model_json_schema()
+    schema = PersonalDetails.model_json_schema()
     free = {name for name, prop in _properties(schema) if _is_free_text(schema, name, prop)}
     assert {"given_name", "line1", "town"} <= free

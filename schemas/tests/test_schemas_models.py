@@ -13,11 +13,15 @@ from referral_schemas import (
     Grading,
     IntelligenceSubmitted,
     Person,
+    PersonalDetails,
     ReferralOpened,
+    ReferralSubject,
     RiskLevel,
+    SealedPersonal,
     access_v1,
     directory_v1,
     envelope,
+    erasure_v1,
     intelligence_v1,
     lifecycle_v1,
     load_sample,
@@ -25,6 +29,7 @@ from referral_schemas import (
     parse_event,
     referral_v1,
     resolution_v1,
+    sealed,
 )
 
 pytestmark = pytest.mark.contract
@@ -38,6 +43,8 @@ MODEL_MODULES: list[ModuleType] = [
     directory_v1,
     access_v1,
     resolution_v1,
+    sealed,
+    erasure_v1,
 ]
 MODELS: list[type[BaseModel]] = [
     cls
@@ -54,8 +61,9 @@ def test_the_model_modules_hold_the_expected_models() -> None:
     assert {"ReferralAmended", "CancellationRequested", "OfferExpired"} <= names
     assert {"ReferralDirected", "EscalationClosed"} <= names
     # 11 + 15 lifecycle events and their base + 3 + 1 + 1 + 2 more of intake's
-    # + 3 owner decisions (on lifecycle_v1's base)
-    assert len(MODELS) == 37
+    # + 3 owner decisions (on lifecycle_v1's base) + the sealed details (3) + erasure (3)
+    assert {"SealedPersonal", "PersonalDetails", "ErasureRequested", "PersonalDataErased"} <= names
+    assert len(MODELS) == 42
 
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)
@@ -146,17 +154,33 @@ def test_risk_levels_rank_from_low_to_critical() -> None:
     assert max(RiskLevel.HIGH, RiskLevel.MEDIUM, key=lambda level: level.rank) is RiskLevel.HIGH
 
 
-def test_referral_postcode_district_must_match_the_address() -> None:
-    data = parse_event(load_sample("ReferralOpened.v1")).data
+def test_the_district_in_clear_must_be_the_sealed_address_district() -> None:
+    details = PersonalDetails(
+        subject=ReferralSubject(given_name="Casey", family_name="Marsh"),
+        address=Address(line1="1 Dock Road", town="Barrow-in-Furness", postcode="la14 1ab"),
+    )
+    assert details.require_district("LA14") is details
+    with pytest.raises(ValueError, match="district"):
+        details.require_district("CA3")
+
+
+def test_a_sealed_value_must_be_base64_of_the_right_lengths() -> None:
+    data = parse_event(load_sample("ReferralOpened.v2")).data
     assert isinstance(data, ReferralOpened)
-    assert data.postcode_district == "LA14"
-    with pytest.raises(ValidationError) as caught:
-        ReferralOpened.model_validate({**data.model_dump(), "postcode_district": "CA3"})
-    assert caught.value.errors()[0]["type"] == "district_mismatch"
+    sealed = data.personal.model_dump()
+    for field, bad, code in (
+        ("nonce", "not base64!", "not_base64"),
+        ("nonce", "AAAA", "wrong_length"),
+        ("ciphertext", "", "wrong_length"),
+        ("algorithm", "ROT13", "string_pattern_mismatch"),
+    ):
+        with pytest.raises(ValidationError) as caught:
+            SealedPersonal.model_validate({**sealed, field: bad})
+        assert caught.value.errors()[0]["type"] == code
 
 
 def test_referral_visitor_safety_has_no_duplicates() -> None:
-    data = parse_event(load_sample("ReferralOpened.v1")).data
+    data = parse_event(load_sample("ReferralOpened.v2")).data
     fields = {**data.model_dump(), "visitor_safety": ["needles_at_address"] * 2}
     with pytest.raises(ValidationError) as caught:
         ReferralOpened.model_validate(fields)
@@ -164,6 +188,6 @@ def test_referral_visitor_safety_has_no_duplicates() -> None:
 
 
 def test_referral_id_is_a_uuid() -> None:
-    data = parse_event(load_sample("ReferralOpened.v1")).data
+    data = parse_event(load_sample("ReferralOpened.v2")).data
     assert isinstance(data, ReferralOpened)
     assert data.referral_id == UUID("c232a737-31b7-496e-a7d2-f23db97a6c6a")

@@ -18,7 +18,8 @@ class Category(StrEnum):
     DISCLOSURE = "disclosure"
     COMBINATION = "combination"
     ERASURE = "erasure"
-    """Reserved: no event erases personal data yet (crypto-shredding will)."""
+    """A person's details erased: their referral's data keys destroyed (PersonalDataErased),
+    and the request for it (ErasureRequested)."""
 
 
 _BY_TYPE: dict[str, Category] = {
@@ -29,6 +30,8 @@ _BY_TYPE: dict[str, Category] = {
     "ReferralRouted": Category.DISCLOSURE,
     "ReferralRerouted": Category.DISCLOSURE,
     "OutcomeReported": Category.DISCLOSURE,
+    "ErasureRequested": Category.ERASURE,
+    "PersonalDataErased": Category.ERASURE,
 }
 _WITHOUT_CATEGORY = frozenset({"DirectoryPublished", "AuditCheckpoint"})
 

@@ -18,11 +18,18 @@ position, exactly once.
 
 import uuid
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from referral_schemas import Envelope, EventData, ReferralLinked, ReferralOpened
+from referral_schemas import (
+    Envelope,
+    EventData,
+    PersonalDataErased,
+    ReferralLinked,
+    ReferralOpened,
+    SealedPersonal,
+)
 from referral_schemas.lifecycle import Lifecycle, Refusal
 from referral_schemas.lifecycle import evolve as evolve_lifecycle
 from referral_schemas.lifecycle_rules import LIFECYCLE_EVENT_TYPES, TERMINAL, ReferralStatus
@@ -45,27 +52,9 @@ from referral_schemas.resolution_v1 import OfferExpired
 Status = ReferralStatus
 """The shared lifecycle status: casework has no word of its own."""
 FINISHED = TERMINAL
-FOLDED_TYPES = LIFECYCLE_EVENT_TYPES
-"""Every referral event type: each is folded, or recorded as having no effect."""
-
-
-class Subject(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    given_name: str
-    family_name: str
-    date_of_birth: date | None
-    phone: str | None
-
-
-class Location(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    line1: str
-    line2: str | None
-    town: str
-    postcode: str
-    district: str
+FOLDED_TYPES = LIFECYCLE_EVENT_TYPES | {PersonalDataErased.EVENT_TYPE}
+"""Every referral event type casework keeps: each is folded, or recorded as having no
+effect. Erasure is folded beside the lifecycle (``_erased``)."""
 
 
 class CaseState(BaseModel):
@@ -79,8 +68,13 @@ class CaseState(BaseModel):
     risk_level: str
     reason_categories: tuple[str, ...]
     visitor_safety: tuple[str, ...]
-    subject: Subject
-    address: Location
+    personal: SealedPersonal | None
+    """The person to visit and where, sealed as the log carried them (opened only on a
+    consultation, services.casework.personal); None once erased."""
+    district: str
+    """The address's postcode district (in clear on the log: routing needs it)."""
+    erased_at: datetime | None = None
+    """When the person's details were erased (PersonalDataErased)."""
     isa_version: str | None = None
     amended_at: datetime | None = None
     """When withdrawn intelligence last changed the referral (ReferralAmended)."""
@@ -169,14 +163,8 @@ def _opened(envelope: Envelope[ReferralOpened], lifecycle: Lifecycle) -> CaseSta
         risk_level=data.risk_level.value,
         reason_categories=tuple(c.value for c in data.reason_categories),
         visitor_safety=tuple(m.value for m in data.visitor_safety),
-        subject=Subject(**data.subject.model_dump()),
-        address=Location(
-            line1=data.address.line1,
-            line2=data.address.line2,
-            town=data.address.town,
-            postcode=data.address.postcode,
-            district=data.postcode_district,
-        ),
+        personal=data.personal,
+        district=data.postcode_district,
         isa_version=data.isa_version,
         updated_at=envelope.time,
     )
@@ -188,14 +176,9 @@ def _amended(state: CaseState, data: ReferralAmended) -> CaseState:
         risk_level=data.risk_level.value,
         reason_categories=tuple(c.value for c in data.reason_categories),
         visitor_safety=tuple(m.value for m in data.visitor_safety),
-        subject=Subject(**data.subject.model_dump()),
-        address=Location(
-            line1=data.address.line1,
-            line2=data.address.line2,
-            town=data.address.town,
-            postcode=data.address.postcode,
-            district=data.postcode_district,
-        ),
+        # Erased stays erased: the keys of an amendment sealed before the erasure are gone.
+        personal=data.personal if state.erased_at is None else None,
+        district=data.postcode_district,
         amended_at=data.amended_at,
     )
 
@@ -224,11 +207,21 @@ def _work_data(state: CaseState, data: EventData) -> CaseState:
     return state
 
 
+def _erased(state: CaseState | None, data: PersonalDataErased) -> CaseState | Refusal:
+    """Erasure is not a lifecycle event: valid in every status, the terminal ones too; the
+    sealed copy goes, the date stays (the keys that opened it are destroyed already)."""
+    if state is None:
+        return Refusal("unknown_referral", "no ReferralOpened was seen for this referral")
+    return state.change(personal=None, erased_at=state.erased_at or data.erased_at)
+
+
 def evolve(state: CaseState | None, envelope: Envelope[Any]) -> CaseState | Refusal:
     """The state after one referral event, or why the event has no effect where it landed
     (the shared fold's refusal: a late event after the referral ended, an answer for an
     agency it is not offered to, a stale deadline, an event before ReferralOpened...)."""
     data = envelope.data
+    if isinstance(data, PersonalDataErased):
+        return _erased(state, data)
     lifecycle = evolve_lifecycle(state.lifecycle if state is not None else None, data)
     if isinstance(lifecycle, Refusal):
         return lifecycle

@@ -18,6 +18,7 @@ def build(settings: CaseworkSettings) -> ServiceSpec:
     verifier = settings.token_verifier()
     clock = SystemClock()
     hardening = settings.api_hardening()
+    opener = settings.details_opener()
     return ServiceSpec(
         name="casework",
         settings=settings,
@@ -29,7 +30,7 @@ def build(settings: CaseworkSettings) -> ServiceSpec:
         clock=clock,
         background=[
             http_task(
-                lambda pool: create_app(pool, verifier, clock, hardening),
+                lambda pool: create_app(pool, verifier, clock, opener, hardening),
                 settings.http_host,
                 settings.http_port,
             )

@@ -32,6 +32,7 @@ from services.casework.decisions import (
     decide,
 )
 from services.casework.domain import Status, shown
+from services.casework.personal import DetailsOpener
 from services.casework.views import ActionResult, QueuePage, ReferralDetail, detail, queue_item
 from services.runtime.clock import CausalIds, Clock
 from services.runtime.db import Connection
@@ -160,8 +161,10 @@ async def consult(
     actor: Actor,
     clock: Clock,
     event_id: uuid.UUID,
+    opener: DetailsOpener,
 ) -> ReferralDetail:
-    """The referral's detail, recording the read as ReferralConsulted (hub.access)."""
+    """The referral's detail, recording the read as ReferralConsulted (hub.access); the
+    person's details opened for it (``opener``), never stored in clear."""
     async with pool.acquire() as conn, conn.transaction():
         stored = await store.load(conn, referral_id, lock=False)
         if stored is None:
@@ -192,7 +195,8 @@ async def consult(
             agency=actor.agency,
         )
         await enqueue(conn, [event_message(ACCESS_EVENTS, str(referral_id), envelope)])
-        return detail(state, timeline, stored.pending, now)
+        details = await opener.open(conn, referral_id, state.personal)
+        return detail(state, details, timeline, stored.pending, now)
 
 
 def _purpose(actor: Actor) -> ConsultationPurpose:

@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from referral_schemas import Envelope, EventData
+from referral_schemas import Envelope, EventData, PersonalDetails
 
 from services.casework.domain import CaseState, Status
 
@@ -36,6 +36,7 @@ _SUMMARY_FIELDS = frozenset(
         "visitor_safety",
         "withdrawal_reason",
         "by",
+        "scope",
     }
 )
 
@@ -129,8 +130,14 @@ class ReferralDetail(QueueItem):
     """The minimised referral (as the ISA allows the agency to see it) and its history."""
 
     isa_version: str | None
-    subject: SubjectView
-    address: AddressView
+    subject: SubjectView | None = Field(
+        description="The person to visit; null once their details were erased."
+    )
+    address: AddressView | None = Field(description="Where to visit; null once erased.")
+    personal_details_erased_at: datetime | None = Field(
+        description="When the person's details were erased (`hub erase`, or their retention "
+        "period ran out); the referral's history stays."
+    )
     amended_at: datetime | None = Field(
         description="When withdrawn intelligence last changed the referral (subject, address, "
         "risk, reasons, visitor-safety markers are as the remaining intelligence says)."
@@ -168,7 +175,7 @@ def queue_item(state: CaseState, now: datetime) -> QueueItem:
         force=state.force,
         agency=state.agency,
         area=state.area,
-        postcode_district=state.address.district,
+        postcode_district=state.district,
         opened_at=state.opened_at,
         due_by=state.due_by,
         paused_remaining=state.paused_remaining,
@@ -196,20 +203,26 @@ def pending_entry(envelope: Envelope[Any]) -> TimelineEntry:
 
 def detail(
     state: CaseState,
+    details: PersonalDetails | None,
     timeline: list[dict[str, Any]],
     pending: Iterable[Envelope[Any]],
     now: datetime,
 ) -> ReferralDetail:
-    """``timeline``: the stored entries in log order; ``pending``: casework's own events
-    not yet read back from the log, shown after them."""
-    address = state.address
+    """``details``: the referral's sealed details, opened (None once erased);
+    ``timeline``: the stored entries in log order; ``pending``: casework's own events not
+    yet read back from the log, shown after them."""
+    subject = details.subject if details is not None else None
+    address = details.address if details is not None else None
     return ReferralDetail(
         **queue_item(state, now).model_dump(),
         isa_version=state.isa_version,
-        subject=SubjectView(**state.subject.model_dump()),
+        subject=SubjectView(**subject.model_dump()) if subject is not None else None,
         address=AddressView(
             line1=address.line1, line2=address.line2, town=address.town, postcode=address.postcode
-        ),
+        )
+        if address is not None
+        else None,
+        personal_details_erased_at=state.erased_at,
         amended_at=state.amended_at,
         previous_referral_id=state.previous_referral_id,
         directed_to=state.lifecycle.directed_to,

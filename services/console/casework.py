@@ -74,8 +74,10 @@ class TimelineEntry(_Model):
 
 class Referral(QueueItem):
     isa_version: str | None
-    subject: Subject
-    address: Address
+    subject: Subject | None = None
+    """None once the person's details were erased."""
+    address: Address | None = None
+    personal_details_erased_at: datetime | None = None
     amended_at: datetime | None = None
     previous_referral_id: uuid.UUID | None = None
     directed_to: str | None = None

@@ -63,6 +63,8 @@ _WORDS = {
     "ReferralClosed": "Closed",
     "ReferralCancelled": "Cancelled",
     "ReferralConsulted": "Consulted",
+    "ErasureRequested": "Erasure requested",
+    "PersonalDataErased": "Personal details erased",
     "IntelligenceSubmitted": "Intelligence received",
     "IntelligenceWithdrawn": "Intelligence withdrawn",
     "OutcomeReported": "Outcome reported to police",

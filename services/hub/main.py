@@ -7,6 +7,7 @@ from services.hub.audit_commands import audit_app
 from services.hub.bench_commands import bench
 from services.hub.deadletters_commands import deadletters_app
 from services.hub.directory_commands import directory_app
+from services.hub.erase_commands import erase
 from services.hub.infra_commands import infra_app
 from services.hub.intelligence_commands import intelligence_app
 from services.hub.kafka_commands import KAFKA_CONTEXT, kafka
@@ -26,6 +27,7 @@ app.command("status")(services_commands.status)
 app.command("demo")(demo_commands.demo)
 app.command("token")(token)
 app.command("bench")(bench)
+app.command("erase")(erase)
 app.add_typer(infra_app, name="infra")
 app.command("kafka", context_settings=KAFKA_CONTEXT)(kafka)
 referrals_app.command("show")(timeline_commands.show)

@@ -11,7 +11,7 @@ referral event into what intake keeps about a referral it opened, with the share
 import uuid
 from dataclasses import replace
 
-from referral_schemas import EventData, ReferralLinked, ReferralOpened
+from referral_schemas import EventData, PersonalDetails, ReferralLinked, ReferralOpened
 from referral_schemas.lifecycle import Refusal
 from referral_schemas.lifecycle import evolve as evolve_lifecycle
 from referral_schemas.lifecycle_rules import ReferralStatus
@@ -37,7 +37,7 @@ def decide(situation: Situation, fresh: Fresh) -> Decision | Refusal:
         case Submission():
             return _decide_submission(situation, fresh)
         case Withdrawal():
-            return decide_withdrawal(situation, fresh.now)
+            return decide_withdrawal(situation, fresh.now, fresh.seal)
         case LateLink():
             return _decide_late_link(situation, fresh)
 
@@ -101,8 +101,9 @@ def _open(piece: Piece, previous: uuid.UUID | None, fresh: Fresh) -> Decision:
         opened_at=fresh.now,
         risk_level=contents.risk_level,
         reason_categories=list(contents.reason_categories),
-        subject=contents.subject,
-        address=contents.address,
+        personal=fresh.seal(
+            fresh.referral_id, PersonalDetails(subject=contents.subject, address=contents.address)
+        ),
         postcode_district=contents.postcode_district,
         visitor_safety=list(contents.visitor_safety),
         previous_referral_id=previous,

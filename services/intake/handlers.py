@@ -4,32 +4,36 @@ Each runs inside the consumer shell's transaction: load what intake knows, decid
 return the events (the shell writes them to the outbox in the same transaction).
 """
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 from referral_schemas import (
     Envelope,
+    ErasureRequested,
     EventData,
     IntelligenceSubmitted,
     IntelligenceWithdrawn,
     ReferralLinked,
-    make_envelope,
 )
 from referral_schemas.lifecycle import Refusal
-from referral_schemas.topics import REFERRAL_EVENTS, intelligence_key
+from referral_schemas.topics import intelligence_key
 
 from services.intake import domain, store
 from services.intake.contents import Piece, piece_of
+from services.intake.erasure import erase
 from services.intake.matching import MatchKeys, match_keys
+from services.intake.publishing import referral_event
+from services.intake.sealer import Sealer
 from services.intake.state import Decision, Fresh, LateLink, Matches, Submission, Withdrawal
 from services.runtime.consumer import Handler, HandlerContext
 from services.runtime.db import Connection
 from services.runtime.errors import Rejection
 from services.runtime.logs import get_logger
-from services.runtime.outbox import OutgoingMessage, event_message
+from services.runtime.outbox import OutgoingMessage
 
 log = get_logger()
-SOURCE = "referral-hub/intake"
 NOT_LOOKED_UP = Matches(live=None, previous_referral_id=None)
 """For a submission decided without matching (a resend, or withdrawn before it came)."""
 
@@ -42,39 +46,26 @@ def _check_key(context: HandlerContext, force: str, ref: str) -> None:
         raise Rejection("key_mismatch", "the Kafka key must be '<force>:<intelligence_ref>'")
 
 
-def _referral_event(
-    data: EventData, cause: Envelope[Any], context: HandlerContext
-) -> OutgoingMessage:
-    referral_id = data.kafka_key()
-    envelope = make_envelope(
-        data,
-        id=context.ids.new(data.EVENT_TYPE),
-        source=SOURCE,
-        time=context.clock.now(),
-        subject=referral_id,
-        correlation_id=cause.correlationid,
-        causation_id=cause.id,
-        actor="system:intake",
-    )
-    return event_message(REFERRAL_EVENTS, referral_id, envelope)
-
-
 async def _carry_out(
     conn: Connection,
     decision: Decision | Refusal,
     cause: Envelope[Any],
     context: HandlerContext,
-    now: datetime,
+    fresh: Fresh,
+    sealer: Sealer,
 ) -> list[OutgoingMessage]:
+    """``sealer``: the one ``fresh`` seals with; the keys it made are kept with the events."""
     if isinstance(decision, Refusal):
         raise Rejection(decision.code, decision.message)
+    now = fresh.now
+    await sealer.keep(conn)
     if decision.remember is not None:
         await store.remember_withdrawal(conn, decision.remember, cause.id, now)
     for state in decision.saves:
         await store.save_referral(conn, state, now)
     if decision.withdraw is not None:
         await store.mark_withdrawn(conn, decision.withdraw, now)
-    return [_referral_event(data, cause, context) for data in decision.events]
+    return [referral_event(data, cause, context) for data in decision.events]
 
 
 async def _matches(conn: Connection, keys: MatchKeys) -> Matches:
@@ -93,8 +84,21 @@ async def _submission(conn: Connection, piece: Piece) -> Submission:
     return Submission(piece, False, False, await _matches(conn, piece.match_keys))
 
 
-def make_handler(matching_secret: bytes, isa_version: str) -> Handler:
-    """The handler of police.intelligence: submissions and withdrawals."""
+def _fresher(
+    isa_version: str, reader: X25519PublicKey
+) -> Callable[[HandlerContext, datetime], tuple[Fresh, Sealer]]:
+    def fresh(context: HandlerContext, now: datetime) -> tuple[Fresh, Sealer]:
+        sealer = Sealer(reader)
+        referral_id = context.ids.new("referral")
+        return Fresh(now=now, referral_id=referral_id, isa_version=isa_version, seal=sealer), sealer
+
+    return fresh
+
+
+def make_handler(matching_secret: bytes, isa_version: str, reader: X25519PublicKey) -> Handler:
+    """The handler of police.intelligence: submissions and withdrawals. ``reader``: the
+    public key of the one service allowed to see people (casework), sealed for."""
+    new_fresh = _fresher(isa_version, reader)
 
     async def on_submitted(
         conn: Connection, envelope: Envelope[Any], context: HandlerContext
@@ -107,8 +111,9 @@ def make_handler(matching_secret: bytes, isa_version: str) -> Handler:
         situation = await _submission(conn, piece)
         if situation.already_received:
             log.info("intelligence_already_received")
-        fresh = Fresh(now=now, referral_id=context.ids.new("referral"), isa_version=isa_version)
-        return await _carry_out(conn, domain.decide(situation, fresh), envelope, context, now)
+        fresh, sealer = new_fresh(context, now)
+        decision = domain.decide(situation, fresh)
+        return await _carry_out(conn, decision, envelope, context, fresh, sealer)
 
     async def on_withdrawn(
         conn: Connection, envelope: Envelope[Any], context: HandlerContext
@@ -121,8 +126,9 @@ def make_handler(matching_secret: bytes, isa_version: str) -> Handler:
         if found is not None and found.active:
             referral = await store.load_referral(conn, found.referral_id)
         situation = Withdrawal(withdrawal, received=found is not None, referral=referral)
-        fresh = Fresh(now=now, referral_id=context.ids.new("referral"), isa_version=isa_version)
-        return await _carry_out(conn, domain.decide(situation, fresh), envelope, context, now)
+        fresh, sealer = new_fresh(context, now)
+        decision = domain.decide(situation, fresh)
+        return await _carry_out(conn, decision, envelope, context, fresh, sealer)
 
     async def handle(
         conn: Connection, envelope: Envelope[Any], context: HandlerContext
@@ -136,13 +142,17 @@ def make_handler(matching_secret: bytes, isa_version: str) -> Handler:
     return handle
 
 
-def make_lifecycle_handler(isa_version: str) -> Handler:
-    """The handler of referral.events: folds each referral intake opened, in log order."""
+def make_lifecycle_handler(isa_version: str, reader: X25519PublicKey) -> Handler:
+    """The handler of referral.events: folds each referral intake opened, in log order,
+    and carries out the erasures the operator asks for (services.intake.erasure)."""
+    new_fresh = _fresher(isa_version, reader)
 
     async def handle(
         conn: Connection, envelope: Envelope[Any], context: HandlerContext
     ) -> list[OutgoingMessage]:
         data: EventData = envelope.data
+        if isinstance(data, ErasureRequested):
+            return await erase(conn, envelope, context)
         now = context.clock.now()
         link = data if isinstance(data, ReferralLinked) else None
         piece_row = None
@@ -162,8 +172,9 @@ def make_lifecycle_handler(isa_version: str) -> Handler:
                 return []
             keys = MatchKeys(person=piece_row.person_key, address=piece_row.address_key)
             late = LateLink(link, state, Matches(await store.find_open_match(conn, keys), None))
-            fresh = Fresh(now=now, referral_id=context.ids.new("referral"), isa_version=isa_version)
-            return await _carry_out(conn, domain.decide(late, fresh), envelope, context, now)
+            fresh, sealer = new_fresh(context, now)
+            decision = domain.decide(late, fresh)
+            return await _carry_out(conn, decision, envelope, context, fresh, sealer)
         if folded.status != state.status or folded.pieces != state.pieces:
             await store.save_referral(conn, folded, now)
         else:

@@ -3,6 +3,7 @@
 import asyncio
 from pathlib import Path
 
+from referral_schemas import ErasureRequested
 from referral_schemas.lifecycle_rules import LIFECYCLE_EVENT_TYPES
 from referral_schemas.topics import POLICE_INTELLIGENCE, REFERRAL_EVENTS
 
@@ -12,7 +13,10 @@ from services.runtime.app import ServiceSpec, Subscription, run_service
 
 
 def build(settings: IntakeSettings) -> ServiceSpec:
-    handler = make_handler(settings.matching_key.get_secret_value().encode(), settings.isa_version)
+    reader = settings.reader_key()
+    handler = make_handler(
+        settings.matching_key.get_secret_value().encode(), settings.isa_version, reader
+    )
     return ServiceSpec(
         name="intake",
         settings=settings,
@@ -23,8 +27,8 @@ def build(settings: IntakeSettings) -> ServiceSpec:
             # accepts a closure only after the routing and acceptance that lead to it.
             Subscription(
                 REFERRAL_EVENTS,
-                make_lifecycle_handler(settings.isa_version),
-                event_types=LIFECYCLE_EVENT_TYPES,
+                make_lifecycle_handler(settings.isa_version, reader),
+                event_types=LIFECYCLE_EVENT_TYPES | {ErasureRequested.EVENT_TYPE},
             ),
         ],
     )

@@ -1,8 +1,12 @@
 """intake's settings: INTAKE_* environment variables (plus HUB_KAFKA_BOOTSTRAP)."""
 
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from services.runtime.sealing import load_reader_public
 from services.runtime.settings import ServiceSettings
 
 
@@ -17,3 +21,18 @@ class IntakeSettings(ServiceSettings):
         default="cumbria-1clic-isa-v1",
         description="Information-sharing agreement version the minimised referral follows.",
     )
+    personal_data_reader_key_file: Path | None = Field(
+        default=None,
+        description="Public X25519 key of the one service allowed to read people (casework): "
+        "intake seals each referral's personal details for it. `hub infra up` writes it. "
+        "Required to run.",
+    )
+
+    def reader_key(self) -> X25519PublicKey:
+        """Checked when the service starts: intake never publishes a person unsealed."""
+        if self.personal_data_reader_key_file is None:
+            raise ValueError(
+                "intake needs INTAKE_PERSONAL_DATA_READER_KEY_FILE (hub infra up writes it into "
+                "the stack's env file)"
+            )
+        return load_reader_public(self.personal_data_reader_key_file)

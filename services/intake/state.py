@@ -1,11 +1,18 @@
 """What intake keeps about a referral, and the situations it decides in. Data only."""
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from referral_schemas import EventData, IntelligenceWithdrawn, ReferralLinked
+from referral_schemas import (
+    EventData,
+    IntelligenceWithdrawn,
+    PersonalDetails,
+    ReferralLinked,
+    SealedPersonal,
+)
 from referral_schemas.lifecycle import Lifecycle
 
 from services.intake.contents import Contents, Piece
@@ -106,13 +113,20 @@ class LateLink:
     """For the linked intelligence, now that referral has ended."""
 
 
+Seal = Callable[[uuid.UUID, PersonalDetails], SealedPersonal]
+"""Seals a referral's details: (referral id, details) -> what the event carries."""
+
+
 @dataclass(frozen=True)
 class Fresh:
-    """What the handler hands in: the time and an id for a referral this may open."""
+    """What the handler hands in: the time, an id for a referral this may open, and the
+    seal for the person's details an event carries (a new data key each time, kept by the
+    handler in the keyring in the same transaction: services.runtime.sealing)."""
 
     now: datetime
     referral_id: uuid.UUID
     isa_version: str
+    seal: Seal
 
 
 Situation = Submission | Withdrawal | LateLink

@@ -9,14 +9,26 @@ withdrawal maps to. A referral that has ended stays as it ended.
 from dataclasses import replace
 from datetime import datetime
 
-from referral_schemas import CancellationRequested, IntelligenceWithdrawn, ReferralAmended
+from referral_schemas import (
+    CancellationRequested,
+    IntelligenceWithdrawn,
+    PersonalDetails,
+    ReferralAmended,
+)
 from referral_schemas.referral_v1 import cancellation_reason_for
 
 from services.intake.contents import Piece, contents_of
-from services.intake.state import NOTHING, Decision, IntakeStatus, ReferralState, Withdrawal
+from services.intake.state import (
+    NOTHING,
+    Decision,
+    IntakeStatus,
+    ReferralState,
+    Seal,
+    Withdrawal,
+)
 
 
-def decide_withdrawal(situation: Withdrawal, now: datetime) -> Decision:
+def decide_withdrawal(situation: Withdrawal, now: datetime, seal: Seal) -> Decision:
     withdrawal = situation.withdrawal
     referral = situation.referral
     if not situation.received:
@@ -29,7 +41,7 @@ def decide_withdrawal(situation: Withdrawal, now: datetime) -> Decision:
     remaining = referral.without(key)
     if not remaining:
         return _request_cancellation(referral, withdrawal, now)
-    return _amend(referral, remaining, withdrawal, now)
+    return _amend(referral, remaining, withdrawal, now, seal)
 
 
 def _request_cancellation(
@@ -57,6 +69,7 @@ def _amend(
     remaining: tuple[Piece, ...],
     withdrawal: IntelligenceWithdrawn,
     now: datetime,
+    seal: Seal,
 ) -> Decision:
     contents = contents_of(remaining, referral.contents.postcode_district)
     amended = replace(referral, pieces=remaining, contents=contents)
@@ -73,8 +86,10 @@ def _amend(
         risk_level=contents.risk_level,
         reason_categories=list(contents.reason_categories),
         visitor_safety=list(contents.visitor_safety),
-        subject=contents.subject,
-        address=contents.address,
+        personal=seal(
+            referral.referral_id,
+            PersonalDetails(subject=contents.subject, address=contents.address),
+        ),
         postcode_district=contents.postcode_district,
     )
     return Decision(events=(event,), saves=(amended,), withdraw=withdrawal)

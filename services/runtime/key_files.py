@@ -7,10 +7,12 @@ key file its settings name.
 
 import contextlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 TOKEN_KEY = "token-signing-key.pem"  # noqa: S105 (a file name)
 """Signs the staff APIs' tokens locally (`hub token`, the console's demo sign-in)."""
@@ -18,7 +20,10 @@ CHECKPOINT_KEY = "audit-checkpoint-key.pem"
 """Signs the audit ledger's checkpoints."""
 
 
-def private_pem(key: Ed25519PrivateKey) -> bytes:
+PrivateKey = Ed25519PrivateKey | X25519PrivateKey
+
+
+def private_pem(key: PrivateKey) -> bytes:
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
@@ -39,14 +44,19 @@ def replace_private_key(path: Path, key: Ed25519PrivateKey) -> None:
     _temporary(path, private_pem(key)).replace(path)
 
 
-def ensure_key_pair(private_path: Path, public_path: Path) -> tuple[Path, Path]:
-    """A private key at ``private_path`` (0600), made once, and its public key beside it.
+def ensure_key_pair(
+    private_path: Path,
+    public_path: Path,
+    generate: Callable[[], PrivateKey] = Ed25519PrivateKey.generate,
+) -> tuple[Path, Path]:
+    """A private key at ``private_path`` (0600), made once (Ed25519 unless ``generate``
+    says otherwise), and its public key beside it.
 
     Safe when several processes call it at once: the private key is linked into place only
     if absent, and the public key is always derived from the private key that won.
     """
     if not private_path.is_file():
-        tmp = _temporary(private_path, private_pem(Ed25519PrivateKey.generate()))
+        tmp = _temporary(private_path, private_pem(generate()))
         try:
             os.link(tmp, private_path)  # fails if another process got there first: keep theirs
         except FileExistsError:

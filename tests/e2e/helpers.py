@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from referral_schemas import load_sample, parse_event
+from referral_schemas import newest_sample, parse_event
 
 from services.runtime.migrations import migrate_service
 from tests.support.kafka import Record
@@ -87,7 +87,7 @@ def any_about(intelligence_ref: str) -> Callable[[Record], bool]:
 def referral_event(name: str, referral_id: str, **data: Any) -> bytes:
     """A golden sample of a referral event re-aimed at one referral: what routing or
     casework would publish (still a valid event)."""
-    message: dict[str, Any] = json.loads(load_sample(f"{name}.v1"))
+    message: dict[str, Any] = json.loads(newest_sample(name))
     message.update(id=str(uuid.uuid4()), subject=referral_id, time=datetime.now(UTC).isoformat())
     message["data"].update(referral_id=referral_id, **data)
     raw = json.dumps(message).encode()

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from referral_schemas import load_sample, parse_event
+from referral_schemas import newest_sample, parse_event
 from referral_schemas.topics import ACCESS_EVENTS, POLICE_OUTCOMES, REFERRAL_EVENTS
 
 from tests.e2e.helpers import event_for_referral
@@ -46,7 +46,7 @@ def hub_show(referral_id: str) -> subprocess.CompletedProcess[str]:
 
 def sample(name: str, referral_id: str, at: datetime, **data: Any) -> bytes:
     """A golden sample re-aimed at one referral and time; still a valid event."""
-    message: dict[str, Any] = json.loads(load_sample(f"{name}.v1"))
+    message: dict[str, Any] = json.loads(newest_sample(name))
     message.update(id=str(uuid.uuid4()), subject=referral_id, time=at.isoformat())
     message["data"].update(referral_id=referral_id, **data)
     raw = json.dumps(message).encode()

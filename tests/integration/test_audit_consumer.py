@@ -49,7 +49,7 @@ async def test_every_record_is_ledgered_once_whatever_it_holds(
     bootstrap = stack_env["HUB_KAFKA_BOOTSTRAP"]
     rid = uuid.uuid4()
     accepted = event_bytes("ReferralAccepted.v1", rid)
-    values = [event_bytes("ReferralOpened.v1", rid), b"\xff\xfe garbage", accepted, accepted]
+    values = [event_bytes("ReferralOpened.v2", rid), b"\xff\xfe garbage", accepted, accepted]
     async with ledger_schema(stack_env) as schema, temp_topic(bootstrap, 2) as topic:
         sent: list[Sent] = []
         sent += await send(bootstrap, topic, str(rid), values[:2])

@@ -48,7 +48,7 @@ def referral_records(referral_id: uuid.UUID) -> list[RecordFacts]:
     """A short history: opened, routed, accepted, consulted, plus unreadable intelligence."""
     key = str(referral_id).encode()
     return [
-        record(REFERRAL_EVENTS, event_bytes("ReferralOpened.v1", referral_id), key),
+        record(REFERRAL_EVENTS, event_bytes("ReferralOpened.v2", referral_id), key),
         record(REFERRAL_EVENTS, event_bytes("ReferralRouted.v1", referral_id), key),
         record(POLICE_INTELLIGENCE, b"\x00 not an event", None),
         record(REFERRAL_EVENTS, event_bytes("ReferralAccepted.v1", referral_id), key),

@@ -22,6 +22,7 @@ from referral_schemas.topics import REFERRAL_EVENTS
 from services.casework import store
 from services.casework.api.app import create_app
 from services.casework.handlers import handle
+from services.casework.personal import DetailsOpener
 from services.runtime.auth import AUDIENCE, LOCAL_ISSUER, TokenVerifier, ensure_signing_keys
 from services.runtime.auth import mint_token as sign
 from services.runtime.consumer import MessageProcessor, Outcome, RetryPolicy
@@ -29,6 +30,7 @@ from services.runtime.db import create_pool
 from services.runtime.dead_letter import ReceivedRecord
 from services.runtime.migrations import migrate_service
 from tests.support.clock import FixedClock
+from tests.support.sealing import READER, find_key
 from tests.unit.test_casework_helpers import AGENCY, NOW, opened, routed
 
 MIGRATIONS = Path(__file__).parents[2] / "services" / "casework" / "migrations"
@@ -217,7 +219,7 @@ async def casework(
     await casework_pool.execute("DELETE FROM outbox")
     clock = FixedClock(NOW + timedelta(hours=1))
     verifier = TokenVerifier(signing_keys[1], LOCAL_ISSUER, AUDIENCE)
-    app = create_app(casework_pool, verifier, clock)
+    app = create_app(casework_pool, verifier, clock, DetailsOpener(READER, find_key))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://casework") as client:
         yield Casework(casework_pool, client, clock, signing_keys[0])

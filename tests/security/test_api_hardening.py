@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from structlog.testing import capture_logs
 
 from services.casework.api.app import create_app
+from services.casework.personal import DetailsOpener
 from services.runtime.api_guard import ApiHardening
 from services.runtime.auth import AUDIENCE, LOCAL_ISSUER, TokenVerifier
 from tests.integration.test_casework_harness import (
@@ -24,6 +25,7 @@ from tests.integration.test_casework_harness import (
     signing_keys,
 )
 from tests.support.clock import FixedClock
+from tests.support.sealing import READER, find_key
 from tests.unit.test_casework_helpers import AGENCY, OTHER_AGENCY
 
 pytestmark = pytest.mark.security
@@ -214,7 +216,11 @@ async def docs_client(
     """casework's app with CASEWORK_API_DOCS=true."""
     verifier = TokenVerifier(signing_keys[1], LOCAL_ISSUER, AUDIENCE)
     app = create_app(
-        casework_pool, verifier, FixedClock(datetime.now(UTC)), ApiHardening(docs=True)
+        casework_pool,
+        verifier,
+        FixedClock(datetime.now(UTC)),
+        DetailsOpener(READER, find_key),
+        ApiHardening(docs=True),
     )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://casework") as client:

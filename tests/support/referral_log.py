@@ -12,6 +12,7 @@ from functools import cache
 from typing import Any
 
 from referral_schemas import (
+    Address,
     CancellationReason,
     CancellationRequested,
     ContactAttempted,
@@ -42,6 +43,7 @@ from referral_schemas import (
     ReferralRerouted,
     ReferralResumed,
     ReferralRouted,
+    ReferralSubject,
     RerouteCause,
     SlaBreached,
     VisitAttempted,
@@ -55,6 +57,8 @@ from referral_schemas import (
 from referral_schemas.lifecycle_rules import OPENING_PRODUCER, RULES, Producer
 from referral_schemas.resolution_v1 import DirectionReason
 
+from tests.support.sealing import sealed
+
 FORCE = "cumbria"
 AGENCY = "twc-barrow"
 OTHER_AGENCY = "cumbria-recovery-south"
@@ -63,16 +67,25 @@ T0 = datetime(2026, 3, 14, 9, 30, tzinfo=UTC)
 
 @cache
 def _opened_sample() -> ReferralOpened:
-    data = parse_event(load_sample("ReferralOpened.v1")).data
+    data = parse_event(load_sample("ReferralOpened.v2")).data
     assert isinstance(data, ReferralOpened)
     return data
 
 
 @cache
 def _amended_sample() -> ReferralAmended:
-    data = parse_event(load_sample("ReferralAmended.v1")).data
+    data = parse_event(load_sample("ReferralAmended.v2")).data
     assert isinstance(data, ReferralAmended)
     return data
+
+
+SUBJECT = ReferralSubject(given_name="Casey", family_name="Marsh", phone=None)
+
+
+def _address_in(district: str) -> Address:
+    return Address(
+        line1="27 Harbour View Terrace", town="Barrow-in-Furness", postcode=f"{district} 9ZZ"
+    )
 
 
 @dataclass(frozen=True)
@@ -98,9 +111,8 @@ class ReferralLog:
             "opened_at": self.at(hours),
             "postcode_district": district,
         }
-        sample = _opened_sample()
-        address = sample.address.model_copy(update={"postcode": f"{district} 9ZZ"})
-        return sample.model_copy(update={**update, "address": address})
+        personal = sealed(self.referral_id, SUBJECT, _address_in(district))
+        return _opened_sample().model_copy(update={**update, "personal": personal})
 
     def linked(self, ref: str, force: str = FORCE, hours: float = 1) -> EventData:
         sample = _opened_sample()
@@ -124,9 +136,8 @@ class ReferralLog:
             "amended_at": self.at(hours),
             "postcode_district": district,
         }
-        sample = _amended_sample()
-        address = sample.address.model_copy(update={"postcode": f"{district} 9ZZ"})
-        return sample.model_copy(update={**update, "address": address})
+        personal = sealed(self.referral_id, SUBJECT, _address_in(district))
+        return _amended_sample().model_copy(update={**update, "personal": personal})
 
     def cancellation_requested(
         self,

@@ -25,6 +25,7 @@ from services.intake import domain
 from services.intake.contents import piece_of
 from services.intake.matching import match_keys
 from services.intake.state import Decision, Fresh, Matches, ReferralState, Submission, Withdrawal
+from tests.support.sealing import seal_details
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 SECRET = b"unit-test-secret"
@@ -44,7 +45,7 @@ def person(given: str, family: str, born: str = "1990-01-01") -> dict[str, Any]:
 
 
 def fresh(at: datetime = NOW) -> Fresh:
-    return Fresh(now=at, referral_id=uuid.uuid4(), isa_version="isa-v1")
+    return Fresh(now=at, referral_id=uuid.uuid4(), isa_version="isa-v1", seal=seal_details)
 
 
 def submit(

@@ -124,7 +124,7 @@ def test_a_consultation_names_who_and_why() -> None:
     ("sample", "category"),
     [
         ("ReferralLinked.v1", "combination"),
-        ("ReferralOpened.v1", "alteration"),
+        ("ReferralOpened.v2", "alteration"),
         ("SlaBreached.v1", "alteration"),
         ("ReferralClosed.v1", "alteration"),
         ("IntelligenceWithdrawn.v1", "alteration"),
@@ -136,8 +136,8 @@ def test_s62_category_of_each_kind_of_event(sample: str, category: str | None) -
 
 
 def test_opened_referrals_remember_the_intelligence_they_came_from() -> None:
-    opened = _sample("ReferralOpened.v1")["data"]
-    entry = describe(_record(REFERRAL_EVENTS, load_sample("ReferralOpened.v1")))
+    opened = _sample("ReferralOpened.v2")["data"]
+    entry = describe(_record(REFERRAL_EVENTS, load_sample("ReferralOpened.v2")))
     assert entry.intelligence == f"{opened['force']}:{opened['intelligence_ref']}"
 
 

@@ -29,7 +29,7 @@ def _record(sample: str, offset: int, topic: str = REFERRAL_EVENTS) -> RecordFac
 
 
 HISTORY = [
-    _record("ReferralOpened.v1", 0),
+    _record("ReferralOpened.v2", 0),
     _record("ReferralRouted.v1", 1),
     _record("ReferralConsulted.v1", 2, ACCESS_EVENTS),
     _record("SlaBreached.v1", 3),

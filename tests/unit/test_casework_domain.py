@@ -2,14 +2,16 @@
 the shared lifecycle; the owner's answers to proposals; its own pending decisions shown."""
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from referral_schemas import (
     Envelope,
+    ErasureScope,
     IntelligenceWithdrawn,
     LinkBasis,
+    PersonalDataErased,
     ReferralLinked,
     RiskLevel,
     load_sample,
@@ -42,6 +44,7 @@ from referral_schemas.referral_v1 import ReferralCancelled
 from referral_schemas.resolution_v1 import OfferExpired
 
 from services.casework.domain import CaseState, Status, answer, evolve, shown
+from tests.support.sealing import details_of
 from tests.unit.test_casework_helpers import (
     AGENCY,
     NOW,
@@ -94,13 +97,15 @@ def test_opened_keeps_only_the_minimised_referral() -> None:
     assert state.status is Status.OPENED
     assert state.agency is None
     assert state.risk_level == "critical"
-    assert state.subject.family_name == "Testperson"
-    assert state.address.district == "LA14"
+    assert state.personal is not None
+    assert details_of(RID, state.personal).subject.family_name == "Testperson"
+    assert state.district == "LA14"
+    assert "Testperson" not in state.model_dump_json(), "kept sealed"
     assert "narrative" not in state.model_dump_json()
 
 
 def test_the_golden_sample_folds() -> None:
-    state = fold(parse_event(load_sample("ReferralOpened.v1")))
+    state = fold(parse_event(load_sample("ReferralOpened.v2")))
     assert state.force == "cumbria"
     assert state.visitor_safety[-1] == "do_not_visit_alone"
 
@@ -283,7 +288,9 @@ def test_a_hold_pauses_the_acceptance_deadline_and_the_resume_restarts_it() -> N
 
 def test_an_amendment_replaces_the_person_address_risk_reasons_and_markers() -> None:
     state = fold(opened(RID), routed(RID), amended(RID))
-    assert (state.subject.family_name, state.address.line1, state.address.district) == (
+    assert state.personal is not None
+    details = details_of(RID, state.personal)
+    assert (details.subject.family_name, details.address.line1, state.district) == (
         "Otherperson",
         "2 Other Road",
         "LA9",
@@ -358,3 +365,26 @@ def test_pending_decisions_are_shown_over_the_log_state() -> None:
     assert answer(view, breached(RID).data, NOW) == Refusal(
         "wrong_status", "SlaBreached has no effect while accepted"
     )
+
+
+def _erased(at: datetime) -> Envelope[Any]:
+    data = PersonalDataErased(
+        referral_id=RID,
+        scope=ErasureScope.REFERRAL,
+        reason="Erasure request ER-1",
+        requested_by="operator",
+        erased_at=at,
+        keys_destroyed=1,
+    )
+    return envelope(data, RID, at=at, actor="system:intake", source="referral-hub/intake")
+
+
+def test_erasure_drops_the_sealed_details_in_any_status_and_a_later_amendment_stays_erased() -> (
+    None
+):
+    open_state = fold(opened(RID), routed(RID), _erased(NOW + timedelta(hours=1)))
+    assert (open_state.personal, open_state.erased_at) == (None, NOW + timedelta(hours=1))
+    assert open_state.status is Status.AWAITING_ACCEPTANCE, "erasure changes no status"
+    again = fold(opened(RID), routed(RID), _erased(NOW), amended(RID))
+    assert again.personal is None, "the amendment's key was destroyed with the rest"
+    assert again.erased_at == NOW

@@ -30,6 +30,7 @@ from referral_schemas.referral_v1 import CancellationRequested, ReferralAmended
 from referral_schemas.resolution_v1 import OfferExpired
 
 from services.casework.decisions import Actor, Role
+from tests.support.sealing import sealed
 
 NOW = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
 FORCE = "cumbria"
@@ -77,8 +78,11 @@ def opened(
         opened_at=at,
         risk_level=risk,
         reason_categories=[Indicator.CUCKOOING],
-        subject=ReferralSubject(given_name="Casey", family_name="Testperson", phone=None),
-        address=Address(line1="1 Test Street", town="Barrow-in-Furness", postcode="LA14 9ZZ"),
+        personal=sealed(
+            rid,
+            ReferralSubject(given_name="Casey", family_name="Testperson", phone=None),
+            Address(line1="1 Test Street", town="Barrow-in-Furness", postcode="LA14 9ZZ"),
+        ),
         postcode_district="LA14",
         visitor_safety=[],
         previous_referral_id=previous,
@@ -182,8 +186,11 @@ def amended(referral_id: uuid.UUID) -> Envelope[Any]:
         risk_level=RiskLevel.MEDIUM,
         reason_categories=[Indicator.DEBT_BONDAGE],
         visitor_safety=["aggressive_dogs"],
-        subject=ReferralSubject(given_name="Robin", family_name="Otherperson", phone=None),
-        address=Address(line1="2 Other Road", town="Kendal", postcode="LA9 4ZZ"),
+        personal=sealed(
+            referral_id,
+            ReferralSubject(given_name="Robin", family_name="Otherperson", phone=None),
+            Address(line1="2 Other Road", town="Kendal", postcode="LA9 4ZZ"),
+        ),
         postcode_district="LA9",
     )
     return envelope(data, referral_id, actor="system:intake", source="referral-hub/intake")

@@ -43,6 +43,7 @@ from referral_schemas.topics import (
 )
 
 from tests.support.intelligence import submitted, withdrawn
+from tests.support.sealing import sealed
 
 AGENCY = "twc-barrow"
 FORCE = "cumbria"
@@ -90,8 +91,11 @@ def opened(rid: uuid.UUID, when: datetime, district: str = "LA14") -> Message:
         opened_at=when,
         risk_level=RiskLevel.HIGH,
         reason_categories=[Indicator.CUCKOOING],
-        subject=ReferralSubject(given_name=GIVEN_NAME, family_name=FAMILY_NAME, phone=None),
-        address=Address(line1=ADDRESS_LINE, town="Barrow-in-Furness", postcode=f"{district} 9ZZ"),
+        personal=sealed(
+            rid,
+            ReferralSubject(given_name=GIVEN_NAME, family_name=FAMILY_NAME, phone=None),
+            Address(line1=ADDRESS_LINE, town="Barrow-in-Furness", postcode=f"{district} 9ZZ"),
+        ),
         postcode_district=district,
         visitor_safety=[],
     )

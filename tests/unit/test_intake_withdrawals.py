@@ -16,6 +16,7 @@ from referral_schemas import (
 )
 
 from services.intake.state import NOTHING, IntakeStatus, ReferralState
+from tests.support.sealing import details_of
 from tests.unit.intake_story import (
     decided,
     fold,
@@ -60,7 +61,8 @@ def test_withdrawing_the_opener_names_the_remaining_person_and_lowers_the_risk()
     assert isinstance(amended, ReferralAmended)
     assert amended.withdrawn_intelligence_ref == OPENER
     assert amended.withdrawal_reason is WithdrawalReason.DISCREDITED
-    assert (amended.subject.given_name, amended.subject.family_name) == ("Robin", "Lowe")
+    subject = details_of(amended.referral_id, amended.personal).subject
+    assert (subject.given_name, subject.family_name) == ("Robin", "Lowe")
     assert amended.risk_level is RiskLevel.MEDIUM
     assert amended.reason_categories == [Indicator.DRUG_RUNNING]
     assert amended.visitor_safety == [VisitorSafetyMarker.DO_NOT_VISIT_ALONE]
@@ -76,7 +78,7 @@ def test_withdrawing_the_linked_intelligence_keeps_the_subject_and_drops_its_rea
     referral = _two_people_at_one_address()
     amended = only_event(withdraw(referral, SECOND))
     assert isinstance(amended, ReferralAmended)
-    assert amended.subject.family_name == "Marsh"
+    assert details_of(amended.referral_id, amended.personal).subject.family_name == "Marsh"
     assert amended.risk_level is RiskLevel.CRITICAL
     assert Indicator.DRUG_RUNNING not in amended.reason_categories
 

@@ -22,6 +22,7 @@ from infra.kafka_principals import (
     force_principal,
     principals,
 )
+from infra.personal_data_keys import ensure_personal_data_keys
 from infra.settings import InfraSettings
 from services.audit import main as audit_main
 from services.audit.settings import AuditSettings
@@ -48,10 +49,20 @@ def specs(tmp_path: Path, insights_group: str = "insights") -> dict[str, Service
     """Each consuming service's wiring, as its main.py builds it."""
     _, public = ensure_signing_keys(tmp_path)
     api = {"database_url": DSN, "token_public_key_file": public}
+    people = ensure_personal_data_keys(tmp_path)
+    intake = IntakeSettings(
+        database_url=DSN,
+        matching_key="k" * 32,
+        personal_data_reader_key_file=people["INTAKE_PERSONAL_DATA_READER_KEY_FILE"],
+    )
+    casework = CaseworkSettings(
+        **api,  # type: ignore[arg-type]
+        personal_data_key_file=people["CASEWORK_PERSONAL_DATA_KEY_FILE"],
+    )
     return {
-        "intake": intake_main.build(IntakeSettings(database_url=DSN, matching_key="k" * 32)),
+        "intake": intake_main.build(intake),
         "routing": routing_main.build(RoutingSettings(database_url=DSN)),
-        "casework": casework_main.build(CaseworkSettings(**api)),  # type: ignore[arg-type]
+        "casework": casework_main.build(casework),
         "feedback": feedback_main.build(FeedbackSettings(database_url=DSN)),
         "insights": insights_main.build(
             InsightsSettings(**api, consumer_group=insights_group)  # type: ignore[arg-type]

@@ -51,7 +51,7 @@ def test_an_emitted_event_continues_the_trace_of_the_event_handled(
     incoming = _event(
         "IntelligenceSubmitted.v1", traceparent=f"00-{INCOMING_TRACE}-{INCOMING_SPAN}-01"
     )
-    version, trace_id, parent_id, flags = _traceparent(_emit(incoming, _event("ReferralOpened.v1")))
+    version, trace_id, parent_id, flags = _traceparent(_emit(incoming, _event("ReferralOpened.v2")))
 
     assert (version, trace_id, flags) == ("00", INCOMING_TRACE, "01")
     by_name = {span.name: span for span in spans.get_finished_spans()}
@@ -70,19 +70,19 @@ def test_an_event_from_outside_without_trace_context_starts_a_trace_named_by_its
     incoming = _event("IntelligenceSubmitted.v1")
     assert incoming.traceparent is None
 
-    _, trace_id, _, _ = _traceparent(_emit(incoming, _event("ReferralOpened.v1")))
+    _, trace_id, _, _ = _traceparent(_emit(incoming, _event("ReferralOpened.v2")))
 
     assert trace_id == incoming.id.hex
 
 
 def test_handling_the_same_event_twice_emits_byte_identical_events() -> None:
     incoming = _event("IntelligenceSubmitted.v1")
-    outgoing = _event("ReferralOpened.v1")
+    outgoing = _event("ReferralOpened.v2")
 
     assert _emit(incoming, outgoing) == _emit(incoming, outgoing)
 
 
 def test_an_event_emitted_outside_any_handler_carries_no_trace_context() -> None:
-    outgoing = _event("ReferralOpened.v1")
+    outgoing = _event("ReferralOpened.v2")
 
     assert b"traceparent" not in event_message("referral.events", "k", outgoing).value

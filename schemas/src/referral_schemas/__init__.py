@@ -16,6 +16,7 @@ from referral_schemas.directory_v1 import (
     iso_duration,
 )
 from referral_schemas.envelope import DataT, Envelope, EventData, envelope_model, make_envelope
+from referral_schemas.erasure_v1 import ErasureRequested, ErasureScope, PersonalDataErased
 from referral_schemas.intelligence_v1 import (
     Address,
     BirthDate,
@@ -65,7 +66,6 @@ from referral_schemas.referral_v1 import (
     ReferralCancelled,
     ReferralLinked,
     ReferralOpened,
-    ReferralSubject,
     RiskLevel,
 )
 from referral_schemas.registry import (
@@ -83,7 +83,8 @@ from referral_schemas.resolution_v1 import (
     OfferExpired,
     ReferralDirected,
 )
-from referral_schemas.samples import SAMPLE_NAMES, load_sample
+from referral_schemas.samples import SAMPLE_NAMES, load_sample, newest_sample
+from referral_schemas.sealed import PersonalDetails, ReferralSubject, SealedPersonal
 from referral_schemas.text import (
     AgencyCode,
     AreaCode,
@@ -142,6 +143,8 @@ __all__ = [
     "EngagementLevel",
     "EngagementRecorded",
     "Envelope",
+    "ErasureRequested",
+    "ErasureScope",
     "EscalationClosed",
     "EscalationReason",
     "EventData",
@@ -162,6 +165,8 @@ __all__ = [
     "Outcome",
     "OutcomeReported",
     "Person",
+    "PersonalDataErased",
+    "PersonalDetails",
     "PhoneNumber",
     "Postcode",
     "PostcodeDistrict",
@@ -185,6 +190,7 @@ __all__ = [
     "RejectionReason",
     "RerouteCause",
     "RiskLevel",
+    "SealedPersonal",
     "ServiceKind",
     "ShortText",
     "SlaBreached",
@@ -202,6 +208,7 @@ __all__ = [
     "iso_duration",
     "load_sample",
     "make_envelope",
+    "newest_sample",
     "parse_event",
     "postcode_district",
     "register_upcaster",

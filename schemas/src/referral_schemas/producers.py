@@ -28,6 +28,8 @@ FORCE_EVENTS: Final = frozenset({"IntelligenceSubmitted", "IntelligenceWithdrawn
 _REFERRAL_PRODUCERS: dict[str, frozenset[str]] = {
     OPENING_EVENT: frozenset({OPENING_PRODUCER.value}),
     **{event_type: frozenset({rule.producer.value}) for event_type, rule in RULES.items()},
+    "ErasureRequested": frozenset({OPERATOR}),
+    "PersonalDataErased": frozenset({"intake"}),
 }
 
 PRODUCERS: Final[dict[str, dict[str, frozenset[str]]]] = {

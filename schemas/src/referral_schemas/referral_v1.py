@@ -6,39 +6,23 @@ reference or its grading (tests check the JSON schemas at every depth).
 """
 
 from enum import StrEnum
-from typing import ClassVar, Self
+from typing import ClassVar
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import AwareDatetime, Field
 
 from referral_schemas.envelope import EventData
 from referral_schemas.intelligence_v1 import (
-    Address,
-    BirthDate,
     Indicator,
     UniqueList,
     VisitorSafetyMarker,
     WithdrawalReason,
 )
-from referral_schemas.text import (
-    ForceCode,
-    IntelligenceRef,
-    PhoneNumber,
-    ShortText,
-    postcode_district,
-)
+from referral_schemas.sealed import SealedPersonal
+from referral_schemas.text import ForceCode, IntelligenceRef, ShortText
 from referral_schemas.topics import REFERRAL_EVENTS
 
 _RANKS = {"low": 0, "medium": 1, "high": 2, "critical": 3}
-
-
-def _require_district_of(address: Address, district: str) -> None:
-    """A referral's routing district must be its address's, or it would go to the wrong area."""
-    if district != postcode_district(address.postcode):
-        raise PydanticCustomError(
-            "district_mismatch", "postcode_district should be the address postcode's district"
-        )
 
 
 class RiskLevel(StrEnum):
@@ -72,22 +56,13 @@ class CancellationReason(StrEnum):
     NO_LONGER_REQUIRED = "no_longer_required"
 
 
-class ReferralSubject(BaseModel):
-    """The person to visit: identity and contact only (no aliases)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    given_name: ShortText = Field(description="Given name(s).")
-    family_name: ShortText = Field(description="Family name.")
-    date_of_birth: BirthDate | None = Field(default=None, description="Date of birth if known.")
-    phone: PhoneNumber | None = Field(default=None, description="Contact phone number if known.")
-
-
 class ReferralOpened(EventData):
-    """Intake turned intelligence into a minimised referral for a support agency."""
+    """Intake turned intelligence into a minimised referral for a support agency.
+
+    Version 2: the person and the address travel sealed (``personal``), never in clear."""
 
     EVENT_TYPE: ClassVar[str] = "ReferralOpened"
-    SCHEMA_VERSION: ClassVar[int] = 1
+    SCHEMA_VERSION: ClassVar[int] = 2
     TOPIC: ClassVar[str] = REFERRAL_EVENTS
 
     referral_id: UUID = Field(description="The referral's id; also the Kafka key.")
@@ -103,8 +78,10 @@ class ReferralOpened(EventData):
         json_schema_extra={"uniqueItems": True},
         description="Why the person is referred; at least one, no duplicates.",
     )
-    subject: ReferralSubject = Field(description="The person to visit.")
-    address: Address = Field(description="Where to visit.")
+    personal: SealedPersonal = Field(
+        description="The person to visit and where (PersonalDetails), sealed under a data key "
+        "of this referral."
+    )
     postcode_district: str = Field(
         pattern=r"^[A-Z]{1,2}[0-9][A-Z0-9]?$",
         description="Outward code of the address's postcode, e.g. 'LA14'; used for routing.",
@@ -120,11 +97,6 @@ class ReferralOpened(EventData):
         description="An earlier, ended referral about the same person or address, so the "
         "agency sees the history; null when there is none.",
     )
-
-    @model_validator(mode="after")
-    def _district_matches_address(self) -> Self:
-        _require_district_of(self.address, self.postcode_district)
-        return self
 
     def kafka_key(self) -> str:
         return str(self.referral_id)
@@ -213,10 +185,12 @@ class CancellationRequested(EventData):
 
 class ReferralAmended(EventData):
     """Some of a referral's intelligence was withdrawn; the referral was recomputed from
-    the intelligence that remains (subject, address, risk, reasons, visitor safety)."""
+    the intelligence that remains (subject, address, risk, reasons, visitor safety).
+
+    Version 2: the person and the address travel sealed (``personal``), never in clear."""
 
     EVENT_TYPE: ClassVar[str] = "ReferralAmended"
-    SCHEMA_VERSION: ClassVar[int] = 1
+    SCHEMA_VERSION: ClassVar[int] = 2
     TOPIC: ClassVar[str] = REFERRAL_EVENTS
 
     referral_id: UUID = Field(description="The amended referral.")
@@ -237,17 +211,14 @@ class ReferralAmended(EventData):
         json_schema_extra={"uniqueItems": True},
         description="Visitor-safety markers of the remaining intelligence (union).",
     )
-    subject: ReferralSubject = Field(description="The person to visit, per what remains.")
-    address: Address = Field(description="Where to visit, per what remains.")
+    personal: SealedPersonal = Field(
+        description="The person to visit and where, per what remains (PersonalDetails), "
+        "sealed under a data key of this referral."
+    )
     postcode_district: str = Field(
         pattern=r"^[A-Z]{1,2}[0-9][A-Z0-9]?$",
         description="Outward code of the address's postcode, e.g. 'LA14'.",
     )
-
-    @model_validator(mode="after")
-    def _district_matches_address(self) -> Self:
-        _require_district_of(self.address, self.postcode_district)
-        return self
 
     def kafka_key(self) -> str:
         return str(self.referral_id)

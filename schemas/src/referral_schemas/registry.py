@@ -20,6 +20,7 @@ from referral_schemas.access_v1 import ReferralConsulted
 from referral_schemas.audit_v1 import AuditCheckpoint
 from referral_schemas.directory_v1 import DirectoryPublished
 from referral_schemas.envelope import Envelope, EventData, envelope_model
+from referral_schemas.erasure_v1 import ErasureRequested, PersonalDataErased
 from referral_schemas.intelligence_v1 import IntelligenceSubmitted, IntelligenceWithdrawn
 from referral_schemas.lifecycle_v1 import (
     ContactAttempted,
@@ -108,6 +109,8 @@ _ALL_MODELS: tuple[type[EventData], ...] = (
     DirectoryPublished,
     ReferralConsulted,
     AuditCheckpoint,
+    ErasureRequested,
+    PersonalDataErased,
 )
 
 EVENT_MODELS: Mapping[tuple[str, int], type[EventData]] = MappingProxyType(

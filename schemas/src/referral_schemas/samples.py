@@ -10,7 +10,7 @@ from typing import Final
 SAMPLE_NAMES: Final = (
     "IntelligenceSubmitted.v1",
     "IntelligenceWithdrawn.v1",
-    "ReferralOpened.v1",
+    "ReferralOpened.v2",
     "ReferralLinked.v1",
     "ReferralCancelled.v1",
     "ReferralRouted.v1",
@@ -28,7 +28,7 @@ SAMPLE_NAMES: Final = (
     "ReferralResumed.v1",
     "ReferralCompleted.v1",
     "ReferralClosed.v1",
-    "ReferralAmended.v1",
+    "ReferralAmended.v2",
     "CancellationRequested.v1",
     "OfferExpired.v1",
     "ReferralDirected.v1",
@@ -37,6 +37,8 @@ SAMPLE_NAMES: Final = (
     "DirectoryPublished.v1",
     "ReferralConsulted.v1",
     "AuditCheckpoint.v1",
+    "ErasureRequested.v1",
+    "PersonalDataErased.v1",
 )
 """Names accepted by :func:`load_sample`: ``"<EventType>.v<schemaversion>"``."""
 
@@ -49,3 +51,11 @@ def load_sample(name: str) -> bytes:
     if name not in SAMPLE_NAMES:
         raise KeyError(f"no sample named {name!r}; known: {', '.join(SAMPLE_NAMES)}")
     return files("referral_schemas").joinpath(f"samples/{name}.json").read_bytes()
+
+
+def newest_sample(event_type: str) -> bytes:
+    """The sample of the newest version of ``event_type``, e.g. ``ReferralOpened.v2``."""
+    names = [n for n in SAMPLE_NAMES if n.rsplit(".v", 1)[0] == event_type]
+    if not names:
+        raise KeyError(f"no sample of {event_type!r}")
+    return load_sample(max(names, key=lambda n: int(n.rsplit(".v", 1)[1])))

@@ -8,6 +8,7 @@ import asyncpg
 from fastapi import FastAPI
 
 from services.casework.api import actions, directory, errors, queue
+from services.casework.personal import DetailsOpener
 from services.runtime.api_deps import ApiDeps
 from services.runtime.api_guard import DEFAULT_HARDENING, ApiHardening, install_guard
 from services.runtime.auth import TokenVerifier
@@ -32,8 +33,10 @@ def create_app(
     pool: "asyncpg.Pool[Any]",
     verifier: TokenVerifier,
     clock: Clock,
+    opener: DetailsOpener,
     hardening: ApiHardening = DEFAULT_HARDENING,
 ) -> FastAPI:
+    """``opener``: casework's key to the person's details, opened for a consultation."""
     app = FastAPI(
         title="referral-hub casework",
         version="1",
@@ -41,6 +44,7 @@ def create_app(
         **hardening.fastapi_options(),
     )
     app.state.deps = ApiDeps(pool, verifier, clock)
+    app.state.opener = opener
     install_guard(app, hardening)
     errors.install(app)
     app.include_router(queue.router)

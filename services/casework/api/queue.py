@@ -3,12 +3,13 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from referral_schemas.text import AreaCode
 
 from services.casework import usecases
 from services.casework.api.auth import CurrentActor
 from services.casework.domain import Status
+from services.casework.personal import DetailsOpener
 from services.casework.views import QueuePage, ReferralDetail
 from services.runtime.api_deps import Deps
 
@@ -39,8 +40,9 @@ async def list_queue(
 
 @router.get("/referrals/{referral_id}", response_model=ReferralDetail)
 async def referral_detail(
-    referral_id: uuid.UUID, actor: CurrentActor, deps: Deps
+    referral_id: uuid.UUID, actor: CurrentActor, deps: Deps, request: Request
 ) -> ReferralDetail:
     """The minimised referral and its timeline. Every read is recorded as a
     ReferralConsulted event (DPA 2018 s.62). Unknown or another agency's: 404."""
-    return await usecases.consult(deps.pool, referral_id, actor, deps.clock, uuid.uuid4())
+    opener: DetailsOpener = request.app.state.opener
+    return await usecases.consult(deps.pool, referral_id, actor, deps.clock, uuid.uuid4(), opener)

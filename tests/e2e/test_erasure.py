@@ -1,0 +1,224 @@
+"""Erasure end to end (docs/privacy.md): a person with unmistakable names is referred, their
+referral worked and closed, then `hub erase` destroys its keys. Their names are then in no
+Kafka segment of the hub's topics, no table of any service (pg_dump), no service log and no
+audit export; the ledger still verifies, a replay still matches, the worker sees "erased"
+and the police kept their outcome."""
+
+import asyncio
+import json
+import os
+import random
+import string
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from referral_schemas.topics import (
+    ACCESS_EVENTS,
+    ALL_TOPICS,
+    POLICE_INTELLIGENCE,
+    POLICE_OUTCOMES,
+    REFERRAL_EVENTS,
+)
+
+from infra import postgres_local
+from infra.database import DATABASE, with_database
+from infra.settings import InfraSettings
+from services.audit.signing import ensure_checkpoint_key
+from services.runtime.auth import ensure_signing_keys
+from tests.e2e.conftest import Spawn
+from tests.e2e.helpers import event_for_referral
+from tests.e2e.lifecycle_races_support import Person
+from tests.e2e.lifecycle_support import directory_in_force, free_port, sees, start_system
+from tests.e2e.lifecycle_system import System, data_of, open_referral, outcome_for
+from tests.support.intelligence import submitted
+from tests.support.kafka import caught_up, watch
+from tests.support.waiting import eventually
+
+pytestmark = pytest.mark.e2e
+
+HUB = [sys.executable, "-m", "services.hub.main"]
+WIDE = {**os.environ, "COLUMNS": "400"}
+
+
+def hub(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*HUB, *args], env=WIDE, capture_output=True, text=True, timeout=300)
+
+
+def _unmistakable(prefix: str) -> str:
+    return prefix + "".join(random.choice(string.ascii_lowercase) for _ in range(10))
+
+
+@pytest.fixture
+async def people(spawn: Spawn, tmp_path: Path) -> AsyncIterator[System]:
+    """intake, routing, casework and feedback, and people acting through casework's API."""
+    private_path, public_path = ensure_signing_keys(tmp_path)
+    port = start_system(spawn, "erasure", public_path)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+        yield System(client, private_path.read_text())
+
+
+@pytest.fixture
+def audit_running(spawn: Spawn, infra_settings: InfraSettings, people: System) -> None:
+    """The audit service beside the system: the ledger the erasure must leave verifiable."""
+    audit = spawn(
+        "audit",
+        "erasure-audit",
+        AUDIT_CHECKPOINT_KEY_FILE=str(ensure_checkpoint_key(infra_settings.root)),
+        AUDIT_HTTP_PORT=str(free_port()),
+        AUDIT_CHECKPOINT_INTERVAL_S="1",
+    )
+    audit.wait_for_log('"http_listening"')
+
+
+async def _worked_and_closed(worker: Person, rid: str) -> None:
+    await sees(worker, rid, status="awaiting_acceptance")
+    for action, body in (
+        ("accept", {}),
+        ("contact-attempts", {"method": "phone", "result": "spoke_to_person"}),
+        ("visits", {}),
+        ("complete", {"outcome": "engaged_with_support"}),
+        ("close", {}),
+    ):
+        answer = await worker.post(rid, action, body)
+        assert answer.status_code == 200, f"{action}: {answer.text}"
+
+
+def _files_holding(root: Path, needles: list[bytes]) -> list[str]:
+    found = []
+    for path in root.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            found += [f"{path}: {n.decode()}" for n in needles if n in data]
+    return found
+
+
+def _segments_of(kafka_dir: Path, topic: str) -> list[Path]:
+    return [p for p in kafka_dir.rglob("*") if p.is_dir() and p.name.startswith(f"{topic}-")]
+
+
+def _pg_dump(env: dict[str, str]) -> bytes:
+    """Every schema's data, as the database superuser sees it."""
+    dsn = with_database(env["HUB_ADMIN_DATABASE_URL"], DATABASE)
+    argv = [str(postgres_local.bin_dir() / "pg_dump"), "--data-only", dsn]
+    return subprocess.run(argv, capture_output=True, timeout=300, check=True).stdout
+
+
+async def _settled(bootstrap: str) -> None:
+    async def audit_done() -> bool:
+        return await caught_up(bootstrap, "audit", ALL_TOPICS)
+
+    async def casework_done() -> bool:
+        return await caught_up(bootstrap, "casework", (REFERRAL_EVENTS,))
+
+    await eventually(audit_done, "audit caught up")
+    await eventually(casework_done, "casework caught up")
+
+
+async def test_an_erased_person_is_nowhere_yet_the_trail_verifies_and_police_keep_the_outcome(
+    bootstrap: str,
+    people: System,
+    audit_running: None,
+    stack_env: dict[str, str],
+    infra_settings: InfraSettings,
+    service_logs: Path,
+    tmp_path: Path,
+) -> None:
+    await directory_in_force(bootstrap)
+    given, family = _unmistakable("Zephyrine"), _unmistakable("Quillfeather")
+    street = _unmistakable("Marrowbone")
+    message = submitted()
+    message["data"]["subject"].update(given_name=given, family_name=family)
+    message["data"]["address"]["line1"] = f"7 {street} Lane"
+    needles = [given.encode(), family.encode(), street.encode()]
+
+    async with (
+        watch(bootstrap, REFERRAL_EVENTS) as events,
+        watch(bootstrap, POLICE_OUTCOMES) as outcomes,
+    ):
+        rid = await open_referral(bootstrap, events, message)
+        worker = people.staff((await data_of(events, "ReferralRouted", rid))["agency"])
+        shown = await sees(worker, rid)
+        assert (shown["subject"]["given_name"], shown["subject"]["family_name"]) == (
+            given,
+            family,
+        ), "casework, and casework alone, opens the sealed details"
+        await _worked_and_closed(worker, rid)
+        outcome = await outcome_for(outcomes, rid)
+        await events.wait_for(event_for_referral("ReferralClosed", rid))
+
+        erased = hub("erase", rid, "--reason", "Erasure request ER-0042 upheld")
+        assert erased.returncode == 0, erased.stderr
+        assert f"erased: referral {rid} (1 data key(s) destroyed" in erased.stdout
+        record = await data_of(events, "PersonalDataErased", rid)
+    assert (record["scope"], record["reason"], record["keys_destroyed"]) == (
+        "referral",
+        "Erasure request ER-0042 upheld",
+        1,
+    )
+
+    # The worker sees that the person's details were erased, and the history stays.
+    async def erased_shown() -> dict[str, Any] | None:
+        body: dict[str, Any] = (await worker.detail(rid)).json()
+        return body if body["personal_details_erased_at"] else None
+
+    after = await eventually(erased_shown, "casework shows the erasure")
+    assert (after["subject"], after["address"], after["status"]) == (None, None, "closed")
+    assert "PersonalDataErased" in [entry["type"] for entry in after["timeline"]]
+    # The police kept their outcome, with their reference.
+    assert outcome["outcome"] == "engaged_with_support"
+    assert message["data"]["intelligence_ref"] in outcome["intelligence_refs"]
+
+    await _settled(bootstrap)
+    kafka_dir = infra_settings.root / "kafka"
+    hub_topics = (REFERRAL_EVENTS, POLICE_OUTCOMES, ACCESS_EVENTS)
+    segments = [d for topic in hub_topics for d in _segments_of(kafka_dir, topic)]
+    assert segments, "the broker's folders were found"
+    for folder in segments:
+        assert _files_holding(folder, needles) == []
+    # The force's own record is the force's: bounded by its retention (docs/privacy.md).
+    assert _segments_of(kafka_dir, POLICE_INTELLIGENCE)
+
+    dump = _pg_dump(stack_env)
+    assert dump, "pg_dump dumped something"
+    assert [n for n in needles if n in dump] == []
+    assert _files_holding(service_logs, needles) == []
+
+    export = tmp_path / "export.jsonl"
+    exported = hub("audit", "export", "-o", str(export), "--referral", rid)
+    assert exported.returncode == 0, exported.stderr
+    text = export.read_bytes()
+    assert b"PersonalDataErased" in text
+    assert [n for n in needles if n in text] == []
+    categories = [json.loads(line).get("category") for line in text.splitlines() if line]
+    assert "erasure" in categories
+
+    verified = hub("audit", "verify")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    replayed = hub("audit", "replay", "--referral", rid)
+    assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+
+
+async def test_erase_refuses_what_it_cannot_do_and_says_why(bootstrap: str, people: System) -> None:
+    await directory_in_force(bootstrap)
+    unknown = hub("erase", str(uuid.uuid4()), "--reason", "test")
+    assert unknown.returncode == 2
+    assert "no referral" in unknown.stderr
+    blank = hub("erase", str(uuid.uuid4()), "--reason", "  ")
+    assert blank.returncode == 2
+    assert "--reason" in blank.stderr
+    async with watch(bootstrap, REFERRAL_EVENTS) as events:
+        rid = await open_referral(bootstrap, events, submitted())
+        await data_of(events, "ReferralRouted", rid)
+        still_open = hub("erase", rid, "--reason", "test")
+        assert still_open.returncode == 2
+        assert "has not ended" in still_open.stderr
+        await asyncio.sleep(1)
+    assert "ErasureRequested" not in [
+        r.json()["type"] for r in events.records if r.key == rid.encode()
+    ]

@@ -16,11 +16,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
-from referral_schemas.topics import ALL_TOPICS, REFERRAL_EVENTS
+from referral_schemas.topics import REFERRAL_EVENTS
 
 from bench.kafka_io import LagSampler, topic_partitions
 from bench.system import System, free_port, start_service, stop_service
 from infra.settings import REPO_ROOT
+from services.audit.ledgered import LEDGERED_TOPICS
 from services.runtime.kafka_clients import MAX_REQUEST_BYTES
 from tests.support.kafka_auth import client_kwargs
 
@@ -84,7 +85,7 @@ def _replay_command() -> list[str] | None:
 async def _ledger_catch_up(system: System) -> float:
     """Start the audit service, wait until it has ledgered every record (and casework has
     folded every event), stop it; seconds taken."""
-    lag = LagSampler(system.bootstrap, [("audit", t) for t in ALL_TOPICS])
+    lag = LagSampler(system.bootstrap, [("audit", t) for t in LEDGERED_TOPICS])
     lag.lags += LagSampler(system.bootstrap, [("casework", REFERRAL_EVENTS)]).lags
     began = time.perf_counter()
     try:
@@ -105,7 +106,7 @@ async def audit_replay(system: System, enabled: bool) -> dict[str, Any]:
     if not enabled:
         return {"available": False, "note": "skipped in a smoke run"}
     catch_up = await _ledger_catch_up(system)
-    raw = await raw_read(system.bootstrap, ALL_TOPICS)
+    raw = await raw_read(system.bootstrap, LEDGERED_TOPICS)
     env = {**os.environ, "HUB_STATE_DIR": str(system.settings.root)}
     began = time.perf_counter()
     process = await asyncio.create_subprocess_exec(

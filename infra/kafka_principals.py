@@ -4,7 +4,8 @@ write and join exactly what this table grants (docs/security.md, "Kafka").
 
 The table is derived from the code: each service's ``Subscription`` topics and consumer group
 (services/*/main.py, its settings' ``consumer_group``), the topics its outbox publishes to,
-and the dead-letter topic every consuming service writes refusals to.
+and the dead-letter topic every consuming service writes refusals to. No principal but the
+operator reads hub.dead-letter: it holds refused records unchanged, personal data included.
 ``tests/unit/test_kafka_principals.py`` checks it against the services' subscriptions.
 """
 
@@ -69,9 +70,10 @@ SERVICE_ACCESS: dict[str, Access] = {
         group="insights",
         group_prefixed=True,
     ),
-    # The ledger reads every topic; checkpoints and the auditors' reads go to hub.access.
+    # The ledger reads every topic but hub.dead-letter (refused records, readable by the
+    # operator alone; docs/audit.md); checkpoints and the auditors' reads go to hub.access.
     "audit": Access(
-        reads=ALL_TOPICS,
+        reads=tuple(topic for topic in ALL_TOPICS if topic != DEAD_LETTER),
         writes=(ACCESS_EVENTS,),
         group="audit",
         group_prefixed=True,

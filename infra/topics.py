@@ -8,6 +8,11 @@ hub.dead-letter (refused records, kept long enough to look at and re-drive), for
 HUB_RETENTION_INTELLIGENCE_DAYS and HUB_RETENTION_DEAD_LETTER_DAYS (30 each by default).
 ``ensure_topics`` sets these on existing topics too, so a changed period takes effect at the
 next `hub infra up`.
+
+hub.dead-letter is also compacted (``dead_letter_config``): every copy of one refused record
+has the same key (services/runtime/dead_letter.py), so the log cleaner keeps one, and a
+purge's tombstone removes them all. Its segments roll hourly and any dirt makes it cleanable,
+so a duplicate or a purged record's bytes are gone from the log within about an hour.
 """
 
 from collections.abc import Mapping
@@ -43,6 +48,23 @@ def keep_for(days: int) -> dict[str, str]:
     return {"retention.ms": str(days * DAY_MS), "segment.ms": str(DAY_MS)}
 
 
+HOUR_MS = 60 * 60 * 1000
+
+
+def dead_letter_config(days: int) -> dict[str, str]:
+    """Kept ``days``, compacted: one copy per key, purged keys dropped (tombstones kept an
+    hour, long enough for a reader that started before the purge to see it)."""
+    return {
+        **keep_for(days),
+        **LARGE,
+        "cleanup.policy": "compact,delete",
+        "segment.ms": str(HOUR_MS),
+        "max.compaction.lag.ms": str(HOUR_MS),
+        "min.cleanable.dirty.ratio": "0.01",
+        "delete.retention.ms": str(HOUR_MS),
+    }
+
+
 def topic_specs(retention: Retention | None = None) -> tuple[TopicSpec, ...]:
     keep = retention or Retention()
     return (
@@ -50,7 +72,7 @@ def topic_specs(retention: Retention | None = None) -> tuple[TopicSpec, ...]:
         TopicSpec(names.REFERRAL_EVENTS, 6, KEEP_FOREVER),
         TopicSpec(names.POLICE_OUTCOMES, 3, KEEP_FOREVER),
         TopicSpec(names.ACCESS_EVENTS, 3, KEEP_FOREVER),
-        TopicSpec(names.DEAD_LETTER, 3, {**keep_for(keep.dead_letter_days), **LARGE}),
+        TopicSpec(names.DEAD_LETTER, 3, dead_letter_config(keep.dead_letter_days)),
         # One partition: directory versions must be read in the order they were published.
         TopicSpec(names.DIRECTORY, 1, KEEP_FOREVER),
     )

@@ -16,6 +16,7 @@ from services.audit.entries import (
     provenance_of,
     same_canonical,
 )
+from services.audit.ledgered import LEDGERED_TOPICS, RETIRED_TOPICS
 from services.audit.statement_batch import StatementBatch
 from services.audit.store import copy_entries, insert_entry, iter_entries
 
@@ -23,7 +24,9 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 __all__ = [
     "GENESIS",
+    "LEDGERED_TOPICS",
     "MIGRATIONS",
+    "RETIRED_TOPICS",
     "EntryContent",
     "LedgerEntry",
     "Parsed",

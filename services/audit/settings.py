@@ -9,8 +9,8 @@ from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
-from referral_schemas.topics import ALL_TOPICS
 
+from services.audit.ledgered import LEDGERED_TOPICS
 from services.runtime.api_settings import ApiServiceSettings
 
 
@@ -18,7 +18,8 @@ class AuditSettings(ApiServiceSettings):
     model_config = SettingsConfigDict(env_prefix="AUDIT_", extra="ignore", frozen=True)
 
     topics: list[str] = Field(
-        default=list(ALL_TOPICS), description="Topics ledgered: every topic of the hub."
+        default=list(LEDGERED_TOPICS),
+        description="Topics ledgered: every topic of the hub but hub.dead-letter.",
     )
     consumer_group: str = Field(default="audit", description="Kafka consumer group.")
     ledger_batch_size: int = Field(default=500, ge=1, description="Records appended at once.")

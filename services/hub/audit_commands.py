@@ -240,8 +240,9 @@ def _show_replay(report: ReplayReport) -> None:
     if ledger.expired:
         out.print(
             f"ledger: {ledger.expired} entries whose records have passed their topic's retention "
-            "(police.intelligence, hub.dead-letter) are taken as the ledger holds them; "
-            "`hub audit verify` checks their chain"
+            "(police.intelligence), or that ledgered hub.dead-letter before the ledger stopped "
+            "reading it, are taken as the ledger holds them; `hub audit verify` checks their "
+            "chain"
         )
     for line in [*cw.differences, *ledger.differences]:
         out.print(Text(f"DIFFERENT: {line}", style="red"))

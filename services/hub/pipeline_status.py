@@ -18,6 +18,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
+from services.audit.ledgered import LEDGERED_TOPICS
 from services.runtime.kafka_clients import KafkaAccess
 from services.runtime.metrics import outbox_state
 
@@ -46,14 +47,17 @@ class Figures:
     ready: str = "-"
 
 
-async def group_lag(kafka: KafkaAccess, group: str) -> int:
-    """Records on the group's partitions it has not committed past (0 if it has none)."""
+async def group_lag(kafka: KafkaAccess, group: str, topics: frozenset[str] | None = None) -> int:
+    """Records on the group's partitions (of ``topics``, when given) it has not committed
+    past (0 if it has none)."""
     admin = AIOKafkaAdminClient(**kafka.client_kwargs(), request_timeout_ms=4000)
     await admin.start()
     try:
         committed = await admin.list_consumer_group_offsets(group)
     finally:
         await admin.close()
+    if topics is not None:
+        committed = {tp: meta for tp, meta in committed.items() if tp.topic in topics}
     if not committed:
         return 0
     consumer = AIOKafkaConsumer(**kafka.client_kwargs(), request_timeout_ms=4000)
@@ -99,7 +103,10 @@ async def _bounded(step: Coroutine[Any, Any, T]) -> T | None:
 async def figures_of(service: str, env: dict[str, str], running: bool) -> Figures:
     kafka = KafkaAccess.from_env(env) if "HUB_KAFKA_BOOTSTRAP" in env else None
     group = env.get("AUDIT_CONSUMER_GROUP", "audit") if service == "audit" else service
-    lag = await _bounded(group_lag(kafka, group)) if kafka else None
+    # An audit group from before the ledger stopped reading hub.dead-letter still holds
+    # offsets there that will never move again: only what it reads now is its lag.
+    topics = frozenset(LEDGERED_TOPICS) if service == "audit" else None
+    lag = await _bounded(group_lag(kafka, group, topics)) if kafka else None
     dsn = env.get(f"{service.upper()}_DATABASE_URL")
     db = await _bounded(_database_figures(dsn)) if dsn else None
     ready = "-"

@@ -22,6 +22,7 @@ from referral_schemas.lifecycle import Refusal
 from referral_schemas.topics import REFERRAL_EVENTS
 
 from services.audit.replay_interface import (
+    RETIRED_TOPICS,
     EntryContent,
     Parsed,
     Provenance,
@@ -170,5 +171,9 @@ class LedgerReplay:
         return offset < self.ends.get((topic, partition), 0)
 
     def expired(self, topic: str, partition: int, offset: int) -> bool:
-        """The record is gone from its topic by retention, not by anything done to it."""
+        """The record is gone from its topic by retention, not by anything done to it, or
+        its topic is one the ledger no longer reads (hub.dead-letter: the replay leaves it
+        unread too, as only the operator may read it)."""
+        if topic in RETIRED_TOPICS:
+            return True
         return offset < self.first_retained.get((topic, partition), 0)

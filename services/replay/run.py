@@ -16,10 +16,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from referral_schemas.topics import ALL_TOPICS
-
 from services.audit.replay_interface import (
     GENESIS,
+    LEDGERED_TOPICS,
     EntryContent,
     LedgerEntry,
     iter_entries,
@@ -229,9 +228,9 @@ async def run_replay(
     at the end unless ``keep``."""
     with _cycle_collector_paused():
         casework = CaseworkReplay(scope)
-        ledger = LedgerReplay(scope, first_retained=await first_offsets(kafka, ALL_TOPICS))
+        ledger = LedgerReplay(scope, first_retained=await first_offsets(kafka, LEDGERED_TOPICS))
         read = 0
-        async for record in read_all(kafka, ALL_TOPICS, progress):
+        async for record in read_all(kafka, LEDGERED_TOPICS, progress):
             read += 1
             parsed = parse_record(record.value)  # once, for both rebuilds
             provenance = provenance_of(record, parsed, trust)

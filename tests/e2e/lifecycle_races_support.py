@@ -8,9 +8,10 @@ from typing import Any
 
 import httpx
 import pytest
-from referral_schemas.topics import ALL_TOPICS, REFERRAL_EVENTS
+from referral_schemas.topics import REFERRAL_EVENTS
 
 from infra.settings import InfraSettings
+from services.audit.ledgered import LEDGERED_TOPICS
 from services.audit.signing import ensure_checkpoint_key
 from services.runtime.auth import ensure_signing_keys
 from tests.e2e.conftest import Spawn
@@ -89,7 +90,7 @@ async def settled(bootstrap: str) -> None:
         "routing": (REFERRAL_EVENTS,),
         "casework": (REFERRAL_EVENTS,),
         "feedback": (REFERRAL_EVENTS,),
-        "audit": ALL_TOPICS,
+        "audit": LEDGERED_TOPICS,
     }
     for _ in range(3):
         for group, topics in groups.items():

@@ -15,13 +15,13 @@ import httpx
 import pytest
 from referral_schemas.topics import (
     ACCESS_EVENTS,
-    ALL_TOPICS,
     POLICE_INTELLIGENCE,
     POLICE_OUTCOMES,
     REFERRAL_EVENTS,
 )
 
 from infra.settings import InfraSettings
+from services.audit.ledgered import LEDGERED_TOPICS
 from services.audit.signing import ensure_checkpoint_key, load_public_key
 from services.audit.verification import verify_database
 from services.replay.folds import Scope
@@ -96,7 +96,7 @@ async def _settled(bootstrap: str) -> None:
     """Audit has ledgered everything and casework folded everything, twice in a row (a
     checkpoint signed meanwhile is one more record to ledger)."""
     for _ in range(2):
-        await eventually(lambda: caught_up(bootstrap, "audit", ALL_TOPICS), "audit caught up")
+        await eventually(lambda: caught_up(bootstrap, "audit", LEDGERED_TOPICS), "audit caught up")
         await eventually(
             lambda: caught_up(bootstrap, "casework", (REFERRAL_EVENTS,)), "casework caught up"
         )

@@ -104,7 +104,7 @@ async def test_a_withdrawal_that_comes_first_stops_the_submission_that_follows(
             bootstrap, POLICE_INTELLIGENCE, key_of(message), [encode(withdrawn(message))]
         )
         await wait_committed(bootstrap, "intake", first[0])
-        assert not [r for r in await dead.drain(quiet_s=1.0) if r.key == key_of(message).encode()]
+        assert not [r for r in await dead.drain(quiet_s=1.0) if r.key == first[0].dead_letter_key]
         remembered = await intake_db.fetchval(
             "SELECT reason FROM withdrawals_before_submission WHERE intelligence_ref = $1", ref
         )
@@ -114,7 +114,7 @@ async def test_a_withdrawal_that_comes_first_stops_the_submission_that_follows(
             await dead.wait_for(
                 lambda r: (
                     r.headers.get("dlq.source.offset") == str(then[0].offset).encode()
-                    and r.key == key_of(message).encode()
+                    and r.key == then[0].dead_letter_key
                 )
             )
         )[0]

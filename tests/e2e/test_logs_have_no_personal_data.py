@@ -35,11 +35,11 @@ async def test_intake_logs_name_events_but_never_people(bootstrap: str, spawn: S
             await events.wait_for(event_about("ReferralOpened", ref), timeout_s=120)
             await send(bootstrap, POLICE_INTELLIGENCE, key_of(linked), [encode(linked)])
             await events.wait_for(event_about("ReferralLinked", linked_ref), timeout_s=120)
-            await send(bootstrap, POLICE_INTELLIGENCE, key_of(poisoned), [encode(poisoned)])
+            [bad] = await send(bootstrap, POLICE_INTELLIGENCE, key_of(poisoned), [encode(poisoned)])
             await send(
                 bootstrap, POLICE_INTELLIGENCE, key_of(message), [encode(withdrawn(message))]
             )
-            await dead.wait_for(lambda r: r.key == key_of(poisoned).encode(), timeout_s=120)
+            await dead.wait_for(lambda r: r.key == bad.dead_letter_key, timeout_s=120)
     finally:
         service.stop()
     text = service.log_path.read_text()

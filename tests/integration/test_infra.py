@@ -97,6 +97,8 @@ async def test_the_log_is_kept_for_ever_and_raw_input_for_its_retention_period(
     }
     for spec in TOPICS:
         assert {key: configs[spec.name][key] for key in spec.config} == dict(spec.config)
+    # One copy per refused record, and a purge's tombstone removes it (dead_letter.py).
+    assert configs[DEAD_LETTER]["cleanup.policy"] == "compact,delete"
 
 
 async def test_a_changed_retention_period_reaches_existing_topics(

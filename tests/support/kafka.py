@@ -12,6 +12,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
+from services.runtime.dead_letter import dead_letter_key
 from tests.support.kafka_auth import client_kwargs, stack_env_of
 from tests.support.provenance import signed
 
@@ -21,6 +22,11 @@ class Sent:
     topic: str
     partition: int
     offset: int
+
+    @property
+    def dead_letter_key(self) -> bytes:
+        """The key of this record's copy on hub.dead-letter, should a consumer refuse it."""
+        return dead_letter_key(self.topic, self.partition, self.offset)
 
 
 async def send(

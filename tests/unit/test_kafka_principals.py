@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from referral_schemas.topics import (
     ALL_TOPICS,
+    DEAD_LETTER,
     DIRECTORY,
     POLICE_INTELLIGENCE,
     POLICE_OUTCOMES,
@@ -112,9 +113,18 @@ def test_the_audit_ledger_reads_every_topic_in_its_own_group(
     spec = audit_main.build(settings)
     access = SERVICE_ACCESS["audit"]
 
-    assert set(settings.topics) == set(ALL_TOPICS) == set(access.reads)
+    assert set(settings.topics) == set(ALL_TOPICS) - {DEAD_LETTER} == set(access.reads)
     assert [group for group, _ in spec.kafka_consumers] == [settings.consumer_group]
     assert joins(access, settings.consumer_group)
+
+
+def test_no_principal_but_the_operator_reads_the_dead_letters() -> None:
+    """Refused records are kept unchanged, personal data included: every consuming service
+    writes its refusals there, and none (the audit ledger neither) reads them back."""
+    everyone = {**SERVICE_ACCESS, force_principal("cumbria"): FORCE_ACCESS}
+    assert [p for p, access in everyone.items() if DEAD_LETTER in access.reads] == []
+    writers = {p for p, access in SERVICE_ACCESS.items() if DEAD_LETTER in access.writes}
+    assert writers == {"intake", "routing", "casework", "feedback", "insights"}
 
 
 def test_no_two_principals_share_a_consumer_group() -> None:

@@ -19,8 +19,9 @@ ACCESS_EVENTS: Final = "hub.access"
 """Consultation and disclosure records (DPA 2018 s.62). Key: the referral id."""
 
 DEAD_LETTER: Final = "hub.dead-letter"
-"""Messages a consumer could not accept, unchanged, with the reason in headers.
-Key: the original record's key."""
+"""Messages a consumer could not accept, unchanged, with the reason in headers. Compacted:
+one copy per refused record, however many consumers refused it. Read by the hub's operator
+only. Key: where the record came from, ``"<topic>/<partition>/<offset>"``."""
 
 DIRECTORY: Final = "hub.directory"
 """DirectoryPublished: every version of the areas-and-agencies directory, in full.

@@ -20,7 +20,6 @@ import httpx
 import pytest
 from referral_schemas.topics import (
     ACCESS_EVENTS,
-    ALL_TOPICS,
     POLICE_INTELLIGENCE,
     POLICE_OUTCOMES,
     REFERRAL_EVENTS,
@@ -29,6 +28,7 @@ from referral_schemas.topics import (
 from infra import postgres_local
 from infra.database import DATABASE, with_database
 from infra.settings import InfraSettings
+from services.audit.ledgered import LEDGERED_TOPICS
 from services.audit.signing import ensure_checkpoint_key
 from services.runtime.auth import ensure_signing_keys
 from tests.e2e.conftest import Spawn
@@ -111,7 +111,7 @@ def _pg_dump(env: dict[str, str]) -> bytes:
 
 async def _settled(bootstrap: str) -> None:
     async def audit_done() -> bool:
-        return await caught_up(bootstrap, "audit", ALL_TOPICS)
+        return await caught_up(bootstrap, "audit", LEDGERED_TOPICS)
 
     async def casework_done() -> bool:
         return await caught_up(bootstrap, "casework", (REFERRAL_EVENTS,))

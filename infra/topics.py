@@ -68,7 +68,13 @@ def dead_letter_config(days: int) -> dict[str, str]:
 def topic_specs(retention: Retention | None = None) -> tuple[TopicSpec, ...]:
     keep = retention or Retention()
     return (
-        TopicSpec(names.POLICE_INTELLIGENCE, 6, {**keep_for(keep.intelligence_days), **LARGE}),
+        # Hourly segments: raw records an erasure takes off the log leave the disk within
+        # the hour (services/hub/raw_intelligence.py).
+        TopicSpec(
+            names.POLICE_INTELLIGENCE,
+            6,
+            {**keep_for(keep.intelligence_days), **LARGE, "segment.ms": str(HOUR_MS)},
+        ),
         TopicSpec(names.REFERRAL_EVENTS, 6, KEEP_FOREVER),
         TopicSpec(names.POLICE_OUTCOMES, 3, KEEP_FOREVER),
         TopicSpec(names.ACCESS_EVENTS, 3, KEEP_FOREVER),

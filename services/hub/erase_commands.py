@@ -25,11 +25,17 @@ from referral_schemas import (
 )
 from referral_schemas.producers import may_publish
 from referral_schemas.text import ShortText
-from referral_schemas.topics import REFERRAL_EVENTS
+from referral_schemas.topics import POLICE_INTELLIGENCE, REFERRAL_EVENTS
 from rich.console import Console
 
 from services.hub.connect import operator_kafka, operator_signer, stack_env, trust_store
 from services.hub.directory_commands import operator
+from services.hub.raw_intelligence import (
+    Truncation,
+    intelligence_keys,
+    readers,
+    take_off_the_log,
+)
 from services.hub.referrals_commands import read_referrals
 from services.hub.topic_reader import partitions_of
 from services.runtime.kafka_clients import MAX_REQUEST_BYTES, KafkaAccess, make_producer
@@ -222,4 +228,35 @@ def erase(
         console.print(
             f"erased: referral {answer.referral_id} "
             f"({answer.keys_destroyed} data key(s) destroyed, {when})"
+        )
+    erased = [str(a.referral_id) for a in answers]
+    try:
+        truncation = asyncio.run(_raw_records(kafka, erased, readers(env)))
+    except KafkaError as error:
+        err_console.print(
+            f"{POLICE_INTELLIGENCE}: the force's raw records were not taken off the log "
+            f"({type(error).__name__}); its retention removes them."
+        )
+        raise typer.Exit(1) from None
+    _report(truncation)
+
+
+async def _raw_records(
+    kafka: KafkaAccess, referral_ids: list[str], groups: tuple[str, ...]
+) -> Truncation:
+    return await take_off_the_log(kafka, await intelligence_keys(kafka, referral_ids), groups)
+
+
+def _report(truncation: Truncation) -> None:
+    if truncation.found == 0:
+        console.print(f"{POLICE_INTELLIGENCE}: no raw record of them left (retention took it)")
+    for partition, start in sorted(truncation.removed.items()):
+        console.print(
+            f"{POLICE_INTELLIGENCE}: the force's raw records taken off the log (partition "
+            f"{partition} now starts at {start}; the bytes leave the disk within the hour)"
+        )
+    for partition, group in sorted(truncation.waiting.items()):
+        console.print(
+            f"{POLICE_INTELLIGENCE}: partition {partition} kept for now: {group} has not read "
+            "it all yet; run `hub erase` again later, or its retention removes it"
         )

@@ -31,13 +31,15 @@ from infra.settings import InfraSettings
 from services.audit.ledgered import LEDGERED_TOPICS
 from services.audit.signing import ensure_checkpoint_key
 from services.runtime.auth import ensure_signing_keys
+from services.runtime.topic_reading import partitions, read_to_end
 from tests.e2e.conftest import Spawn
 from tests.e2e.helpers import event_for_referral
 from tests.e2e.lifecycle_races_support import Person
 from tests.e2e.lifecycle_support import directory_in_force, free_port, sees, start_system
 from tests.e2e.lifecycle_system import System, data_of, open_referral, outcome_for
-from tests.support.intelligence import submitted
+from tests.support.intelligence import key_of, submitted
 from tests.support.kafka import caught_up, watch
+from tests.support.kafka_auth import access
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
@@ -56,9 +58,17 @@ def _unmistakable(prefix: str) -> str:
 
 @pytest.fixture
 async def people(spawn: Spawn, tmp_path: Path) -> AsyncIterator[System]:
-    """intake, routing, casework and feedback, and people acting through casework's API."""
+    """Every service that consumes (audit apart: ``audit_running``), and people acting
+    through casework's API."""
     private_path, public_path = ensure_signing_keys(tmp_path)
     port = start_system(spawn, "erasure", public_path)
+    insights = spawn(
+        "insights",
+        "erasure-insights",
+        INSIGHTS_HTTP_PORT=str(free_port()),
+        INSIGHTS_TOKEN_PUBLIC_KEY_FILE=str(public_path),
+    )
+    insights.wait_for_log('"http_listening"')
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
         yield System(client, private_path.read_text())
 
@@ -152,9 +162,15 @@ async def test_an_erased_person_is_nowhere_yet_the_trail_verifies_and_police_kee
         outcome = await outcome_for(outcomes, rid)
         await events.wait_for(event_for_referral("ReferralClosed", rid))
 
+        for group in ("intake", "insights", "audit"):  # all read the raw record by now
+            await eventually(
+                lambda g=group: caught_up(bootstrap, g, (POLICE_INTELLIGENCE,)),  # type: ignore[misc]
+                f"{group} read {POLICE_INTELLIGENCE}",
+            )
         erased = hub("erase", rid, "--reason", "Erasure request ER-0042 upheld")
         assert erased.returncode == 0, erased.stderr
         assert f"erased: referral {rid} (1 data key(s) destroyed" in erased.stdout
+        assert "the force's raw records taken off the log" in erased.stdout
         record = await data_of(events, "PersonalDataErased", rid)
     assert (record["scope"], record["reason"], record["keys_destroyed"]) == (
         "referral",
@@ -181,8 +197,12 @@ async def test_an_erased_person_is_nowhere_yet_the_trail_verifies_and_police_kee
     assert segments, "the broker's folders were found"
     for folder in segments:
         assert _files_holding(folder, needles) == []
-    # The force's own record is the force's: bounded by its retention (docs/privacy.md).
-    assert _segments_of(kafka_dir, POLICE_INTELLIGENCE)
+    # The force's raw record is off the log: no reader gets it any more (its bytes leave
+    # the disk when its hourly segment closes, docs/privacy.md).
+    kafka = access(bootstrap)
+    wanted = await partitions(kafka, (POLICE_INTELLIGENCE,))
+    raw = [r async for r in read_to_end(kafka, wanted) if r.key == key_of(message).encode()]
+    assert raw == []
 
     dump = _pg_dump(stack_env)
     assert dump, "pg_dump dumped something"

@@ -85,6 +85,13 @@ class InfraSettings(BaseSettings):
         description="Days hub.dead-letter keeps the refused records (and so how long one can "
         "be re-driven); each service's dead_letters table keeps the reason for ever.",
     )
+    retention_ended_referral_days: float = Field(
+        default=730,
+        gt=0,
+        le=3650,
+        description="Days after a referral ended (closed or cancelled) that intake's retention "
+        "job erases its person's details; fractions for tests (docs/privacy.md).",
+    )
     kafka_broker_password: SecretStr | None = Field(
         default=None,
         description="The brokers' own password (inter-broker SCRAM, controller listener); "

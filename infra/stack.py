@@ -211,6 +211,7 @@ async def provision(admin: str, bootstrap: str, settings: InfraSettings) -> dict
     # The referrals' data keys, apart from the data; casework's key to them outside it.
     await provision_keyring(with_database(admin, DATABASE), DATABASE)
     env.update(ensure_personal_data_keys(settings.root))
+    env["INTAKE_RETENTION_ENDED_REFERRAL_DAYS"] = f"{settings.retention_ended_referral_days:g}"
     env["HUB_ADMIN_DATABASE_URL"] = admin
     env.update(ensure_app_secrets(settings))
     # Tokens for the staff APIs: the stack's own Ed25519 key pair (hub token signs with it).

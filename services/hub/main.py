@@ -13,6 +13,7 @@ from services.hub.intelligence_commands import intelligence_app
 from services.hub.kafka_commands import KAFKA_CONTEXT, kafka
 from services.hub.keys_commands import keys_app
 from services.hub.referrals_commands import referrals_app
+from services.hub.retention_commands import retention_app
 from services.hub.token_commands import token
 
 app = typer.Typer(
@@ -37,6 +38,7 @@ app.add_typer(directory_app, name="directory")
 app.add_typer(audit_app, name="audit")
 app.add_typer(deadletters_app, name="deadletters")
 app.add_typer(keys_app, name="keys")
+app.add_typer(retention_app, name="retention")
 
 if __name__ == "__main__":
     app()

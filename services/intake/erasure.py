@@ -14,6 +14,7 @@ intelligence about a cuckooed address find that address's history.
 """
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from referral_schemas import Envelope, ErasureRequested, ErasureScope, PersonalDataErased
@@ -65,6 +66,22 @@ async def _scrub(conn: Connection, referral_ids: list[uuid.UUID]) -> None:
     )
 
 
+async def erase_referrals(
+    conn: Connection, referral_ids: list[uuid.UUID], now: datetime
+) -> dict[uuid.UUID, int]:
+    """Scrub intake's copy, destroy the keys and note when; returns the keys destroyed per
+    referral. In the caller's transaction, with the events that say so."""
+    await _scrub(conn, referral_ids)
+    destroyed = {rid: await keyring.destroy(conn, [rid]) for rid in referral_ids}
+    await conn.execute(
+        """UPDATE referrals SET erased_at = $2
+            WHERE referral_id = ANY($1::uuid[]) AND erased_at IS NULL""",
+        referral_ids,
+        now,
+    )
+    return destroyed
+
+
 async def erase(
     conn: Connection, envelope: Envelope[Any], context: HandlerContext
 ) -> list[OutgoingMessage]:
@@ -76,11 +93,11 @@ async def erase(
         referral_ids = await _same_person(conn, named)
     else:
         referral_ids = [named]
-    await _scrub(conn, referral_ids)
     now = context.clock.now()
+    counts = await erase_referrals(conn, referral_ids, now)
     messages = []
     for referral_id in referral_ids:
-        destroyed = await keyring.destroy(conn, [referral_id])
+        destroyed = counts[referral_id]
         erased = PersonalDataErased(
             referral_id=referral_id,
             scope=request.scope,

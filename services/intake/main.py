@@ -8,11 +8,14 @@ from referral_schemas.lifecycle_rules import LIFECYCLE_EVENT_TYPES
 from referral_schemas.topics import POLICE_INTELLIGENCE, REFERRAL_EVENTS
 
 from services.intake.handlers import make_handler, make_lifecycle_handler
+from services.intake.retention import retention_loop
 from services.intake.settings import IntakeSettings
 from services.runtime.app import ServiceSpec, Subscription, run_service
+from services.runtime.clock import SystemClock
 
 
 def build(settings: IntakeSettings) -> ServiceSpec:
+    clock = SystemClock()
     reader = settings.reader_key()
     handler = make_handler(
         settings.matching_key.get_secret_value().encode(), settings.isa_version, reader
@@ -30,6 +33,12 @@ def build(settings: IntakeSettings) -> ServiceSpec:
                 make_lifecycle_handler(settings.isa_version, reader),
                 event_types=LIFECYCLE_EVENT_TYPES | {ErasureRequested.EVENT_TYPE},
             ),
+        ],
+        clock=clock,
+        background=[
+            retention_loop(
+                clock, settings.retention_ended_referral_days, settings.retention_interval_s
+            )
         ],
     )
 

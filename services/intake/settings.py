@@ -28,6 +28,17 @@ class IntakeSettings(ServiceSettings):
         "Required to run.",
     )
 
+    retention_ended_referral_days: float = Field(
+        default=730,
+        gt=0,
+        description="Days after a referral ended (closed or cancelled) that its personal "
+        "details are erased (docs/privacy.md); `hub infra up` sets it from "
+        "HUB_RETENTION_ENDED_REFERRAL_DAYS.",
+    )
+    retention_interval_s: float = Field(
+        default=3600, gt=0, description="Seconds between passes of the retention job."
+    )
+
     def reader_key(self) -> X25519PublicKey:
         """Checked when the service starts: intake never publishes a person unsealed."""
         if self.personal_data_reader_key_file is None:

@@ -74,10 +74,10 @@ async def sees(staff: Staff, referral_id: str, status: str | None = None) -> dic
     return found
 
 
-def start_system(spawn: Spawn, test: str, public_key: Path) -> int:
+def start_system(spawn: Spawn, test: str, public_key: Path, **intake_env: str) -> int:
     """All four services; returns casework's HTTP port."""
     port = free_port()
-    spawn("intake", f"{test}-intake")
+    spawn("intake", f"{test}-intake", **intake_env)
     spawn("routing", f"{test}-routing", ROUTING_TIMER_POLL_INTERVAL_S="0.2")
     casework = spawn(
         "casework",

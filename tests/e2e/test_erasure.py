@@ -13,6 +13,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ from tests.e2e.conftest import Spawn
 from tests.e2e.helpers import event_for_referral
 from tests.e2e.lifecycle_races_support import Person
 from tests.e2e.lifecycle_support import directory_in_force, free_port, sees, start_system
-from tests.e2e.lifecycle_system import System, data_of, open_referral, outcome_for
+from tests.e2e.lifecycle_system import System, data_of, open_referral, outcome_for, types_of
 from tests.support.intelligence import key_of, submitted
 from tests.support.kafka import caught_up, watch
 from tests.support.kafka_auth import access
@@ -57,11 +58,15 @@ def _unmistakable(prefix: str) -> str:
 
 
 @pytest.fixture
-async def people(spawn: Spawn, tmp_path: Path) -> AsyncIterator[System]:
+async def people(
+    spawn: Spawn, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[System]:
     """Every service that consumes (audit apart: ``audit_running``), and people acting
-    through casework's API."""
+    through casework's API. A test marked ``intake_env`` starts intake with those settings."""
     private_path, public_path = ensure_signing_keys(tmp_path)
-    port = start_system(spawn, "erasure", public_path)
+    marker = request.node.get_closest_marker("intake_env")
+    intake_env: dict[str, str] = marker.kwargs if marker else {}
+    port = start_system(spawn, "erasure", public_path, **intake_env)
     insights = spawn(
         "insights",
         "erasure-insights",
@@ -242,3 +247,44 @@ async def test_erase_refuses_what_it_cannot_do_and_says_why(bootstrap: str, peop
     assert "ErasureRequested" not in [
         r.json()["type"] for r in events.records if r.key == rid.encode()
     ]
+
+
+RETENTION_DAYS = 0.0002
+"""About 17 seconds: the period the retention test runs intake with."""
+
+
+@pytest.mark.intake_env(
+    INTAKE_RETENTION_ENDED_REFERRAL_DAYS=str(RETENTION_DAYS), INTAKE_RETENTION_INTERVAL_S="1"
+)
+async def test_the_retention_job_erases_a_referral_its_period_after_it_ended(
+    bootstrap: str, people: System
+) -> None:
+    await directory_in_force(bootstrap)
+    async with watch(bootstrap, REFERRAL_EVENTS) as events:
+        rid = await open_referral(bootstrap, events, submitted())
+        worker = people.staff((await data_of(events, "ReferralRouted", rid))["agency"])
+        await _worked_and_closed(worker, rid)
+        closed = await events.wait_for(event_for_referral("ReferralClosed", rid))
+        open_now = await open_referral(bootstrap, events, submitted())
+        record = await data_of(events, "PersonalDataErased", rid)
+    assert (record["scope"], record["requested_by"], record["keys_destroyed"]) == (
+        "retention",
+        "retention",
+        1,
+    )
+    ended_at = datetime.fromisoformat(closed[0].json()["time"])
+    erased_at = datetime.fromisoformat(record["erased_at"])
+    assert erased_at - ended_at >= timedelta(days=RETENTION_DAYS), "not before its period"
+    assert "PersonalDataErased" not in types_of(events, open_now), "an open one stays"
+    body = await eventually(lambda: _erased_detail(worker, rid), "casework shows the erasure")
+    assert (body["subject"], body["personal_details_erased_at"] is not None) == (None, True)
+    status = hub("retention", "status", "--limit", "0")
+    assert status.returncode == 0, status.stderr
+    # The stack's own period (this test's intake ran with a shorter one), and the count.
+    assert "730 days after the referral ended" in status.stdout
+    assert " erased, " in status.stdout
+
+
+async def _erased_detail(worker: Person, rid: str) -> dict[str, Any] | None:
+    body: dict[str, Any] = (await worker.detail(rid)).json()
+    return body if body.get("personal_details_erased_at") else None

@@ -89,6 +89,24 @@ async def test_the_detail_shows_the_person_and_the_safety_markers_first(
     assert "Complete referral" not in text, "not offered before acceptance"
 
 
+async def test_an_erased_person_reads_as_erased_with_the_date_and_the_history_stays(
+    console: Console, fake_casework: FakeCasework
+) -> None:
+    rid = fake_casework.add(
+        status="closed",
+        outcome="engaged_with_support",
+        subject=None,
+        address=None,
+        personal_details_erased_at="2026-11-30T10:15:00+00:00",
+    )
+    await console.sign_in()
+    page = await console.client.get(f"/referrals/{rid}")
+    assert page.status_code == 200
+    assert "Personal details erased on 30 Nov 2026." in page.text
+    assert "Robin" not in page.text
+    assert "Routed to agency" in page.text, "the history stays"
+
+
 async def test_a_referral_of_another_agency_reads_as_not_found(
     console: Console, fake_casework: FakeCasework
 ) -> None:

@@ -61,9 +61,9 @@ def test_the_model_modules_hold_the_expected_models() -> None:
     assert {"ReferralAmended", "CancellationRequested", "OfferExpired"} <= names
     assert {"ReferralDirected", "EscalationClosed"} <= names
     # 11 + 15 lifecycle events and their base + 3 + 1 + 1 + 2 more of intake's
-    # + 3 owner decisions (on lifecycle_v1's base) + the sealed details (3) + erasure (3)
+    # + 3 owner decisions and 2 erasure events (on lifecycle_v1's base) + sealed details (3)
     assert {"SealedPersonal", "PersonalDetails", "ErasureRequested", "PersonalDataErased"} <= names
-    assert len(MODELS) == 42
+    assert len(MODELS) == 41
 
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)

@@ -12,9 +12,8 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, Field
 
-from referral_schemas.envelope import EventData
+from referral_schemas.lifecycle_v1 import _ReferralEvent
 from referral_schemas.text import ShortText
-from referral_schemas.topics import REFERRAL_EVENTS
 
 
 class ErasureScope(StrEnum):
@@ -28,16 +27,7 @@ class ErasureScope(StrEnum):
     """The retention period of the referral's data class ran out (docs/privacy.md)."""
 
 
-class _ErasureEvent(EventData):
-    TOPIC: ClassVar[str] = REFERRAL_EVENTS
-
-    referral_id: UUID = Field(description="The referral; also the Kafka key.")
-
-    def kafka_key(self) -> str:
-        return str(self.referral_id)
-
-
-class ErasureRequested(_ErasureEvent):
+class ErasureRequested(_ReferralEvent):
     """The operator asks for a referral's personal details to be erased (`hub erase`)."""
 
     EVENT_TYPE: ClassVar[str] = "ErasureRequested"
@@ -52,7 +42,7 @@ class ErasureRequested(_ErasureEvent):
     requested_at: AwareDatetime = Field(description="When.")
 
 
-class PersonalDataErased(_ErasureEvent):
+class PersonalDataErased(_ReferralEvent):
     """Intake destroyed the referral's data keys and its own copy of the person's details:
     every sealed copy of them, on the log or in a service's tables, is unreadable now."""
 

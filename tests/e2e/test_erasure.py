@@ -288,3 +288,33 @@ async def test_the_retention_job_erases_a_referral_its_period_after_it_ended(
 async def _erased_detail(worker: Person, rid: str) -> dict[str, Any] | None:
     body: dict[str, Any] = (await worker.detail(rid)).json()
     return body if body.get("personal_details_erased_at") else None
+
+
+async def test_erasing_a_person_erases_every_referral_intake_matched_to_them(
+    bootstrap: str, people: System
+) -> None:
+    await directory_in_force(bootstrap)
+    first = submitted()
+    again = submitted(subject=first["data"]["subject"], address=first["data"]["address"])
+    stranger = submitted()
+    async with watch(bootstrap, REFERRAL_EVENTS) as events:
+        rid = await open_referral(bootstrap, events, first)
+        worker = people.staff((await data_of(events, "ReferralRouted", rid))["agency"])
+        await _worked_and_closed(worker, rid)
+        await events.wait_for(event_for_referral("ReferralClosed", rid))
+        await asyncio.sleep(1)  # intake learns of the closure from the log
+        later = await open_referral(bootstrap, events, again)  # names the first as previous
+        other = await open_referral(bootstrap, events, stranger)
+        later_worker = people.staff((await data_of(events, "ReferralRouted", later))["agency"])
+        erased = hub("erase", rid, "--person", "--even-if-open", "--reason", "ER-0043 upheld")
+        assert erased.returncode == 0, erased.stderr
+        lead = await data_of(events, "PersonalDataErased", rid)
+        follower = await data_of(events, "PersonalDataErased", later)
+    assert (lead["scope"], lead["with_referrals"]) == ("person", [later])
+    assert follower["cause_referral_id"] == rid
+    assert f"erased: referral {later}" in erased.stdout
+    assert "PersonalDataErased" not in types_of(events, other), "nobody else"
+    shown = await eventually(
+        lambda: _erased_detail(later_worker, later), "the later one erased too"
+    )
+    assert shown["status"] == "awaiting_acceptance", "erasure changes no status"

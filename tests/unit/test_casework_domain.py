@@ -388,3 +388,17 @@ def test_erasure_drops_the_sealed_details_in_any_status_and_a_later_amendment_st
     again = fold(opened(RID), routed(RID), _erased(NOW), amended(RID))
     assert again.personal is None, "the amendment's key was destroyed with the rest"
     assert again.erased_at == NOW
+
+
+def test_a_row_stored_before_sealing_reads_without_the_person() -> None:
+    stored = fold(opened(RID), routed(RID)).model_dump(mode="json")
+    del stored["personal"], stored["district"]
+    stored["subject"] = {"given_name": "Casey", "family_name": "Testperson"}
+    stored["address"] = {"line1": "1 Test Street", "town": "Barrow", "district": "LA14"}
+    state = CaseState.model_validate(stored)
+    assert (state.personal, state.district, state.status) == (
+        None,
+        "LA14",
+        Status.AWAITING_ACCEPTANCE,
+    )
+    assert "Testperson" not in state.model_dump_json()

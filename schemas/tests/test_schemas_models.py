@@ -13,9 +13,7 @@ from referral_schemas import (
     Grading,
     IntelligenceSubmitted,
     Person,
-    PersonalDetails,
     ReferralOpened,
-    ReferralSubject,
     RiskLevel,
     SealedPersonal,
     access_v1,
@@ -152,16 +150,6 @@ def test_risk_levels_rank_from_low_to_critical() -> None:
     assert ordered == [RiskLevel.LOW, RiskLevel.MEDIUM, RiskLevel.HIGH, RiskLevel.CRITICAL]
     assert [level.rank for level in ordered] == [0, 1, 2, 3]
     assert max(RiskLevel.HIGH, RiskLevel.MEDIUM, key=lambda level: level.rank) is RiskLevel.HIGH
-
-
-def test_the_district_in_clear_must_be_the_sealed_address_district() -> None:
-    details = PersonalDetails(
-        subject=ReferralSubject(given_name="Casey", family_name="Marsh"),
-        address=Address(line1="1 Dock Road", town="Barrow-in-Furness", postcode="la14 1ab"),
-    )
-    assert details.require_district("LA14") is details
-    with pytest.raises(ValueError, match="district"):
-        details.require_district("CA3")
 
 
 def test_a_sealed_value_must_be_base64_of_the_right_lengths() -> None:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 from pydantic import TypeAdapter, ValidationError
 from referral_schemas import (
@@ -87,11 +87,11 @@ async def _ask(kafka: KafkaAccess, signer: EventSigner, request: ErasureRequeste
     return envelope.id
 
 
-def _answer(trust: TrustStore, record: object, request_id: uuid.UUID) -> PersonalDataErased | None:
+def _answer(
+    trust: TrustStore, record: ConsumerRecord[bytes, bytes], request_id: uuid.UUID
+) -> PersonalDataErased | None:
     """The record, if it is intake's answer to this request."""
-    value = getattr(record, "value", None) or b""
-    key = getattr(record, "key", None)
-    headers = tuple(getattr(record, "headers", None) or ())
+    value, key, headers = record.value or b"", record.key, tuple(record.headers or ())
     try:
         envelope = parse_event(value)
     except Exception:

@@ -11,14 +11,14 @@ shapes: sealing and unsealing are ``services.runtime.sealing``'s.
 
 import base64
 import binascii
-from typing import Annotated, Self
+from typing import Annotated
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from referral_schemas.intelligence_v1 import Address, BirthDate
-from referral_schemas.text import PhoneNumber, ShortText, postcode_district
+from referral_schemas.text import PhoneNumber, ShortText
 
 SEALING_ALGORITHM = "AES-256-GCM"
 NONCE_BYTES = 12
@@ -84,10 +84,3 @@ class PersonalDetails(BaseModel):
 
     subject: ReferralSubject = Field(description="The person to visit.")
     address: Address = Field(description="Where to visit.")
-
-    def require_district(self, district: str) -> Self:
-        """The routing district travelling in clear must be this address's, or the referral
-        would go to the wrong area."""
-        if district != postcode_district(self.address.postcode):
-            raise ValueError("postcode_district is not the sealed address's district")
-        return self

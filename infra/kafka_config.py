@@ -140,6 +140,9 @@ def _security(broker_password: str) -> dict[str, str]:
     }
 
 
+RETENTION_CHECK_MS = 30_000
+
+
 def server_properties(settings: InfraSettings, node: KafkaNode, broker_password: str) -> str:
     """The broker+controller config of ``node``: loopback only, explicit topics, every
     listener authenticated (it holds the brokers' password: written 0600)."""
@@ -169,6 +172,10 @@ def server_properties(settings: InfraSettings, node: KafkaNode, broker_password:
         # dead-lettered with a reason, instead of being refused at the producer.
         "message.max.bytes": str(MAX_MESSAGE_BYTES),
         "replica.fetch.max.bytes": str(MAX_MESSAGE_BYTES),
+        # Segments past retention, or wholly before a start an erasure moved, are deleted at
+        # the next check: every 30 s instead of 5 min, so erased bytes leave the disk sooner
+        # (docs/privacy.md). A check only compares each segment's offsets and times.
+        "log.retention.check.interval.ms": str(RETENTION_CHECK_MS),
     }
     return "".join(f"{key}={value}\n" for key, value in props.items())
 

@@ -68,12 +68,18 @@ def dead_letter_config(days: int) -> dict[str, str]:
 def topic_specs(retention: Retention | None = None) -> tuple[TopicSpec, ...]:
     keep = retention or Retention()
     return (
-        # Hourly segments: raw records an erasure takes off the log leave the disk within
-        # the hour (services/hub/raw_intelligence.py).
+        # Hourly segments: raw records an erasure takes off the log leave the disk once
+        # their segment closes, and a deleted segment's files go 5 s later instead of 60
+        # (services/hub/raw_intelligence.py).
         TopicSpec(
             names.POLICE_INTELLIGENCE,
             6,
-            {**keep_for(keep.intelligence_days), **LARGE, "segment.ms": str(HOUR_MS)},
+            {
+                **keep_for(keep.intelligence_days),
+                **LARGE,
+                "segment.ms": str(HOUR_MS),
+                "file.delete.delay.ms": "5000",
+            },
         ),
         TopicSpec(names.REFERRAL_EVENTS, 6, KEEP_FOREVER),
         TopicSpec(names.POLICE_OUTCOMES, 3, KEEP_FOREVER),

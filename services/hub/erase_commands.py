@@ -253,8 +253,15 @@ def _report(truncation: Truncation) -> None:
     for partition, start in sorted(truncation.removed.items()):
         console.print(
             f"{POLICE_INTELLIGENCE}: the force's raw records taken off the log (partition "
-            f"{partition} now starts at {start}; the bytes leave the disk within the hour)"
+            f"{partition} now starts at {start}; the bytes leave the disk when its segment closes)"
         )
+        if partition in truncation.segment_open_until:
+            until = truncation.segment_open_until[partition]
+            console.print(
+                f"{POLICE_INTELLIGENCE}: partition {partition}'s segment may still be open and "
+                f"take records that arrive before it closes: run `hub erase` again after "
+                f"{until:%Y-%m-%d %H:%M} UTC to take the erased record's bytes off the disk"
+            )
     for partition, group in sorted(truncation.waiting.items()):
         console.print(
             f"{POLICE_INTELLIGENCE}: partition {partition} kept for now: {group} has not read "

@@ -1,8 +1,8 @@
 """Erasure end to end (docs/privacy.md): a person with unmistakable names is referred, their
 referral worked and closed, then `hub erase` destroys its keys. Their names are then in no
-Kafka segment of the hub's topics, no table of any service (pg_dump), no service log and no
-audit export; the ledger still verifies, a replay still matches, the worker sees "erased"
-and the police kept their outcome."""
+file of the broker (every topic's segments, the force's raw record included), no table of
+any service (pg_dump), no service log and no audit export; the ledger still verifies, a
+replay still matches, the worker sees "erased" and the police kept their outcome."""
 
 import asyncio
 import json
@@ -19,6 +19,8 @@ from typing import Any
 
 import httpx
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from referral_schemas.topics import (
     ACCESS_EVENTS,
     POLICE_INTELLIGENCE,
@@ -29,8 +31,10 @@ from referral_schemas.topics import (
 from infra import postgres_local
 from infra.database import DATABASE, with_database
 from infra.settings import InfraSettings
+from infra.topics import durability, topic_specs
 from services.audit.ledgered import LEDGERED_TOPICS
 from services.audit.signing import ensure_checkpoint_key
+from services.hub.topic_reader import partition_for
 from services.runtime.auth import ensure_signing_keys
 from services.runtime.topic_reading import partitions, read_to_end
 from tests.e2e.conftest import Spawn
@@ -40,7 +44,7 @@ from tests.e2e.lifecycle_support import directory_in_force, free_port, sees, sta
 from tests.e2e.lifecycle_system import System, data_of, open_referral, outcome_for, types_of
 from tests.support.intelligence import key_of, submitted
 from tests.support.kafka import caught_up, watch
-from tests.support.kafka_auth import access
+from tests.support.kafka_auth import access, client_kwargs
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
@@ -113,8 +117,33 @@ def _files_holding(root: Path, needles: list[bytes]) -> list[str]:
     return found
 
 
-def _segments_of(kafka_dir: Path, topic: str) -> list[Path]:
-    return [p for p in kafka_dir.rglob("*") if p.is_dir() and p.name.startswith(f"{topic}-")]
+async def _short_intelligence_segments(bootstrap: str, replication: int, *, short: bool) -> None:
+    """Let police.intelligence close a segment at the first record after half a second, not
+    after an hour (``short``: an hour passing, in a test), or put it back as `hub infra up`
+    sets it."""
+    (spec,) = [s for s in topic_specs() if s.name == POLICE_INTELLIGENCE]
+    config = {**durability(replication), **spec.config}
+    if short:
+        config["segment.ms"] = "500"
+    admin = AIOKafkaAdminClient(**client_kwargs(bootstrap))
+    await admin.start()
+    try:
+        resource = ConfigResource(ConfigResourceType.TOPIC, POLICE_INTELLIGENCE, config)
+        for response in await admin.alter_configs([resource]):
+            assert [code for code, *_ in response.resources] == [0]
+    finally:
+        await admin.close()
+
+
+async def _same_partition_as(bootstrap: str, message: dict[str, Any]) -> dict[str, Any]:
+    """A stranger's intelligence that lands in the partition ``message`` landed in."""
+    kafka = access(bootstrap)
+    numbers = [tp.partition for tp in await partitions(kafka, (POLICE_INTELLIGENCE,))]
+    wanted = partition_for(key_of(message), numbers)
+    while True:
+        stranger = submitted()
+        if partition_for(key_of(stranger), numbers) == wanted:
+            return stranger
 
 
 def _pg_dump(env: dict[str, str]) -> bytes:
@@ -196,18 +225,31 @@ async def test_an_erased_person_is_nowhere_yet_the_trail_verifies_and_police_kee
     assert message["data"]["intelligence_ref"] in outcome["intelligence_refs"]
 
     await _settled(bootstrap)
-    kafka_dir = infra_settings.root / "kafka"
-    hub_topics = (REFERRAL_EVENTS, POLICE_OUTCOMES, ACCESS_EVENTS)
-    segments = [d for topic in hub_topics for d in _segments_of(kafka_dir, topic)]
-    assert segments, "the broker's folders were found"
-    for folder in segments:
-        assert _files_holding(folder, needles) == []
-    # The force's raw record is off the log: no reader gets it any more (its bytes leave
-    # the disk when its hourly segment closes, docs/privacy.md).
+    # The force's raw record is off the log: no reader gets it any more.
     kafka = access(bootstrap)
     wanted = await partitions(kafka, (POLICE_INTELLIGENCE,))
     raw = [r async for r in read_to_end(kafka, wanted) if r.key == key_of(message).encode()]
     assert raw == []
+    # Its bytes leave the disk once its segment closes: at the partition's next record after
+    # segment.ms (an hour; half a second here), then the broker's retention check deletes it.
+    kafka_dir = infra_settings.root / "kafka"
+    replication = infra_settings.kafka_replication
+    await _short_intelligence_segments(bootstrap, replication, short=True)
+    try:
+        await asyncio.sleep(1)
+        async with watch(bootstrap, REFERRAL_EVENTS) as later:
+            await open_referral(bootstrap, later, await _same_partition_as(bootstrap, message))
+
+        async def off_the_disk() -> bool:
+            return _files_holding(kafka_dir, needles) == []
+
+        await eventually(off_the_disk, "the erased names left every broker file", timeout_s=150)
+    finally:
+        await _short_intelligence_segments(bootstrap, replication, short=False)
+    topics = {p.name.rsplit("-", 1)[0] for p in kafka_dir.rglob("*-[0-9]*") if p.is_dir()}
+    assert {REFERRAL_EVENTS, POLICE_OUTCOMES, ACCESS_EVENTS, POLICE_INTELLIGENCE} <= topics, (
+        "the broker's folders were searched"
+    )
 
     dump = _pg_dump(stack_env)
     assert dump, "pg_dump dumped something"

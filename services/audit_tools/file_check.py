@@ -16,7 +16,7 @@ from referral_schemas.audit_v1 import AuditCheckpoint
 
 from services.audit.chain import GENESIS, LedgerEntry, link
 from services.audit.signing import checkpoint_signed_by, key_id, public_key_from_pem, verify
-from services.audit.views import entry_from_json
+from services.audit_tools.entry_json import entry_from_json
 
 
 @dataclass(frozen=True)

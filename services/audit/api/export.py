@@ -14,7 +14,7 @@ from services.audit.auditor_store import ExportScope
 from services.runtime.api_deps import Deps
 from services.runtime.api_errors import ApiError
 
-router = APIRouter(tags=["export"])
+router = APIRouter()
 EXPORT_MEDIA_TYPE = "application/jsonl"
 
 

@@ -10,7 +10,7 @@ from services.audit.api.deps import Store
 from services.audit.api.params import From, Page, PageSize, To, utc
 from services.runtime.api_errors import ApiError
 
-router = APIRouter(tags=["referrals"])
+router = APIRouter()
 
 
 @router.get("/audit/referrals")

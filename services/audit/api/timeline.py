@@ -10,7 +10,7 @@ from services.audit.api.auth import Auditor
 from services.audit.api.deps import Ledger, Store
 from services.runtime.api_deps import Deps
 
-router = APIRouter(tags=["timeline"])
+router = APIRouter()
 
 
 @router.get("/audit/referrals/{referral_id}/timeline")

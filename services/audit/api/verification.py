@@ -8,7 +8,7 @@ from services.audit import usecases
 from services.audit.api.auth import Auditor
 from services.audit.api.deps import Ledger, Store
 
-router = APIRouter(tags=["verification"])
+router = APIRouter()
 
 
 @router.get("/audit/verification")

@@ -11,7 +11,8 @@ from typing import Any
 
 import asyncpg
 
-from services.audit.api import AuditDeps, create_app
+from services.audit.api.app import create_app
+from services.audit.api.deps import LedgerDeps
 from services.audit.checkpoints import checkpoint_task
 from services.audit.ledger_consumer import LedgerConsumer
 from services.audit.record_reader import KafkaRecords
@@ -46,8 +47,8 @@ def build(settings: AuditSettings) -> ServiceSpec:
     records = KafkaRecords(kafka)
 
     def make_app(pool: "asyncpg.Pool[Any]") -> Any:
-        deps = AuditDeps(pool, verifier, clock, key.public, signing_key=key, records=records)
-        return create_app(deps, settings.api_hardening())
+        ledger = LedgerDeps(key.public, signing_key=key, records=records)
+        return create_app(pool, verifier, clock, ledger, settings.api_hardening())
 
     return ServiceSpec(
         name="audit",

@@ -229,6 +229,26 @@ async def iter_entries(
         yield entry_of(row)
 
 
+async def period_span(
+    conn: Connection, start: datetime | None, end: datetime | None
+) -> tuple[int, int] | None:
+    """The first and last positions appended in [start, end) (None: nothing was)."""
+    row = await conn.fetchrow(
+        """SELECT min(position) AS a, max(position) AS b FROM ledger
+            WHERE ledgered_at >= COALESCE($1::timestamptz, '-infinity')
+              AND ledgered_at < COALESCE($2::timestamptz, 'infinity')""",
+        start,
+        end,
+    )
+    assert row is not None
+    return None if row["a"] is None else (int(row["a"]), int(row["b"]))
+
+
+def iter_span(conn: Connection, first: int, last: int) -> AsyncIterator[LedgerEntry]:
+    """The entries from position ``first`` to ``last``, streamed (in a transaction)."""
+    return iter_entries(conn, "position BETWEEN $1 AND $2", first, last)
+
+
 async def position_of_hash(conn: Connection, digest: bytes) -> int | None:
     found = await conn.fetchval("SELECT position FROM ledger WHERE hash = $1", digest)
     return None if found is None else int(found)

@@ -1,4 +1,5 @@
-"""Entries as JSON (API, timeline, export files) and back (verifying an export offline).
+"""Entries as JSON (API, timeline, export files); services/audit_tools/entry_json.py reads
+them back (verifying an export offline).
 
 The JSON form carries every field the hash covers, so anyone holding it can recompute the
 entry's canonical bytes and hashes without the database. A timeline adds each referral
@@ -7,12 +8,11 @@ event's effect (effects.py), a derived field outside the hash.
 
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 from services.audit.chain import LedgerEntry
 from services.audit.effects import effects, lifecycle_entries, record_key
-from services.audit.entries import EntryContent, time_text
+from services.audit.entries import time_text
 from services.audit.record_reader import RecordSource
 from services.audit.verification import Verification
 
@@ -69,45 +69,6 @@ def timeline_json(entries: Sequence[LedgerEntry], marks: Mapping[int, str]) -> l
     return [{**entry_json(e), "effect": marks.get(e.position)} for e in entries]
 
 
-def entry_from_json(body: dict[str, Any]) -> LedgerEntry:
-    """The entry a JSON object describes; KeyError/ValueError/TypeError if malformed."""
-    content = EntryContent(
-        topic=str(body["topic"]),
-        partition=int(body["partition"]),
-        offset=int(body["offset"]),
-        record_timestamp_ms=_int(body["record_timestamp_ms"]),
-        key_sha256=body["key_sha256"],
-        value_sha256=str(body["value_sha256"]),
-        value_bytes=int(body["value_bytes"]),
-        event_id=_uuid(body["event_id"]),
-        type=body["type"],
-        event_time=None
-        if body["event_time"] is None
-        else datetime.fromisoformat(body["event_time"]),
-        actor=body["actor"],
-        agency=body["agency"],
-        subject=body["subject"],
-        correlation_id=_uuid(body["correlation_id"]),
-        referral_id=_uuid(body["referral_id"]),
-        category=body["category"],
-        recipients=tuple(str(r) for r in body["recipients"]),
-        purpose=body["purpose"],
-        intelligence=body["intelligence"],
-        parse_error=body["parse_error"],
-        dead_letter=body["dead_letter"],
-        producer=body.get("producer"),
-        provenance=body.get("provenance"),
-    )
-    return LedgerEntry(
-        position=int(body["position"]),
-        content=content,
-        prev_hash=bytes.fromhex(body["prev_hash"]),
-        hash=bytes.fromhex(body["hash"]),
-        referral_prev_hash=_unhex(body["referral_prev_hash"]),
-        referral_hash=_unhex(body["referral_hash"]),
-    )
-
-
 def verification_json(result: Verification) -> dict[str, Any]:
     return {
         "ok": result.ok,
@@ -131,15 +92,3 @@ def _str(value: uuid.UUID | None) -> str | None:
 
 def _hex(value: bytes | None) -> str | None:
     return None if value is None else value.hex()
-
-
-def _unhex(value: Any) -> bytes | None:
-    return None if value is None else bytes.fromhex(str(value))
-
-
-def _uuid(value: Any) -> uuid.UUID | None:
-    return None if value is None else uuid.UUID(str(value))
-
-
-def _int(value: Any) -> int | None:
-    return None if value is None else int(value)

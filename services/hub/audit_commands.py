@@ -24,10 +24,11 @@ from rich.text import Text
 from infra.settings import InfraSettings
 from services.audit import export as exports
 from services.audit.checkpoints import make_checkpoint
-from services.audit.report import extract_export, render_html
 from services.audit.signing import KEY_FILE_NAME, load_public_key, load_signing_key
 from services.audit.store import referral_entries
 from services.audit.verification import Verification, verify_database
+from services.audit_tools.file_check import verify_file
+from services.audit_tools.report import extract_export, render_html
 from services.hub.connect import operator_kafka, stack_env, trust_store
 from services.hub.consultation import record_consultation
 from services.replay.folds import Scope
@@ -117,7 +118,7 @@ def verify(
         data = file.read_bytes()
         data = extract_export(data) or data
         trusted = load_public_key(public_key) if public_key else None
-        checked = exports.verify_file(data, trusted)
+        checked = verify_file(data, trusted)
         out.print(f"{file}: {checked.entries} entries, signed by key {checked.key_id}")
         for problem in checked.problems:
             out.print(Text(f"BROKEN: {problem}", style="red"))

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
-from services.audit.export import verify_file
+from services.audit_tools.file_check import verify_file
 from tests.browser.conftest import RunningSystem
 from tests.browser.support import (
     WAIT_MS,

@@ -15,8 +15,8 @@ from referral_schemas import CancellationReason
 from referral_schemas.topics import REFERRAL_EVENTS
 
 from infra.settings import InfraSettings
-from services.audit.export import verify_file
 from services.audit.signing import ensure_checkpoint_key
+from services.audit_tools.file_check import verify_file
 from services.runtime.auth import ensure_signing_keys
 from tests.e2e.conftest import Spawn
 from tests.e2e.lifecycle_support import Staff, free_port

@@ -18,7 +18,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from referral_schemas.topics import ACCESS_EVENTS
 from typer.testing import CliRunner
 
-from services.audit.api import AuditDeps, create_app
+from services.audit.api.app import create_app
+from services.audit.api.deps import LedgerDeps
 from services.audit.signing import SigningKey
 from services.hub.audit_commands import audit_app
 from services.runtime.auth import (
@@ -71,8 +72,9 @@ async def api(stack_env: dict[str, str], tmp_path: Path) -> AsyncIterator[Api]:
         pool = await create_pool(schema.dsn, min_size=1, max_size=2)
         key = SigningKey(Ed25519PrivateKey.generate())
         verifier = TokenVerifier(public_path.read_text(), LOCAL_ISSUER, AUDIENCE)
-        deps = AuditDeps(pool, verifier, SystemClock(), key.public, signing_key=key)
-        transport = httpx.ASGITransport(app=create_app(deps))
+        ledger = LedgerDeps(key.public, signing_key=key)
+        app = create_app(pool, verifier, SystemClock(), ledger)
+        transport = httpx.ASGITransport(app=app)
         try:
             async with httpx.AsyncClient(transport=transport, base_url="http://audit") as client:
                 yield Api(schema, client, private_path.read_text(), between)

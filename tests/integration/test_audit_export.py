@@ -15,8 +15,9 @@ from typer.testing import CliRunner
 
 from services.audit import export
 from services.audit.checkpoints import make_checkpoint
-from services.audit.report import extract_export
 from services.audit.signing import SigningKey, public_pem
+from services.audit_tools.file_check import verify_file
+from services.audit_tools.report import extract_export
 from services.hub.audit_commands import audit_app
 from services.runtime.clock import SystemClock
 from tests.integration.runtime_fixtures import Schema
@@ -93,7 +94,7 @@ async def test_a_resealed_forgery_is_named_and_refused_by_the_trusted_key(
         await conn.close()
     assert [e.position for e in found.entries] == list(range(1, 13))
     genuine = export.render(found, key, datetime.now(UTC))
-    assert export.verify_file(genuine, key.public).ok
+    assert verify_file(genuine, key.public).ok
     # A forger edits an entry and seals the file again with a key of their own.
     lines = genuine.splitlines(keepends=True)
     entry = json.loads(lines[3])
@@ -102,9 +103,9 @@ async def test_a_resealed_forgery_is_named_and_refused_by_the_trusted_key(
     forger = SigningKey(Ed25519PrivateKey.generate())
     resealed = export.render(found, forger, datetime.now(UTC))  # a valid seal of the forger's
     forged = body + resealed.splitlines(keepends=True)[-1]
-    checked = export.verify_file(forged, key.public)
+    checked = verify_file(forged, key.public)
     assert not checked.ok
     assert checked.first_bad_entry == 3
-    refused = export.verify_file(resealed, key.public).problems
+    refused = verify_file(resealed, key.public).problems
     assert any("other than the trusted one" in p for p in refused)
     assert public_pem(key.public) != public_pem(forger.public)

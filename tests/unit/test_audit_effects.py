@@ -21,10 +21,11 @@ from referral_schemas.topics import ACCESS_EVENTS, REFERRAL_EVENTS
 from services.audit.chain import GENESIS, LedgerEntry, make_entry
 from services.audit.effects import APPLIED, UNKNOWN, RecordKey, effects, record_key
 from services.audit.entries import RecordFacts, describe
-from services.audit.export import Export, render, verify_file
-from services.audit.report import render_html
+from services.audit.export import Export, render
 from services.audit.signing import SigningKey
 from services.audit.views import timeline_json
+from services.audit_tools.file_check import verify_file
+from services.audit_tools.report import render_html
 from tests.support.referral_log import AGENCY, OTHER_AGENCY, ReferralLog
 
 pytestmark = pytest.mark.unit

@@ -1,0 +1,1 @@
+"""The auditors' HTTP API of audit (FastAPI): timelines, verification, period search, export."""

@@ -54,7 +54,8 @@ def test_the_code_keeps_every_contract(tmp_path: Path) -> None:
         ("infra/sneaky.py", "from services.casework import store", "Provisioning"),
         ("services/runtime/sneaky.py", "import services.intake", "shared runtime"),
         ("services/replay/sneaky.py", "from services.casework import store", "publish for it"),
-        ("services/audit/sneaky.py", "from services.replay import run", "replay tooling"),
+        ("services/audit/sneaky.py", "from services.replay import run", "auditors' tooling"),
+        ("services/audit/sneaky.py", "from services.audit_tools import report", "tooling ("),
     ],
 )
 def test_one_forbidden_import_fails_the_lint(

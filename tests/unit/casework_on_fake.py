@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from referral_schemas import Envelope, PersonalDetails, SealedPersonal, parse_event
-from referral_schemas import serialize_event as serialized
+from referral_schemas import Envelope, PersonalDetails, SealedPersonal, parse_event, serialize_event
 from referral_schemas.topics import DIRECTORY, REFERRAL_EVENTS
 
 from services.casework import usecases
@@ -26,8 +25,6 @@ from services.runtime.outbox import OutgoingMessage
 from tests.support.clock import FixedClock
 from tests.support.sealing import details_of
 from tests.unit.test_casework_helpers import NOW
-
-CONSUMER = "casework/referral.events"
 
 
 async def open_details(
@@ -51,11 +48,12 @@ class Casework:
         self, envelope: Envelope[Any], topic: str = REFERRAL_EVENTS
     ) -> list[OutgoingMessage]:
         """One record as the consumer shell hands it to the handler (the inbox aside)."""
-        value = serialized(envelope)
+        value = serialize_event(envelope)
         self.offset += 1
         record = ReceivedRecord(topic, 0, self.offset, envelope.subject.encode(), value, ())
         parsed: Envelope[Any] = parse_event(value)
-        context = HandlerContext(CONSUMER, self.clock, CausalIds(CONSUMER, parsed.id), record)
+        consumer = f"casework/{topic}"  # the name the runtime gives it (service/topic)
+        context = HandlerContext(consumer, self.clock, CausalIds(consumer, parsed.id), record)
         if topic == DIRECTORY:
             return await on_directory_with(self.store, parsed, context)
         return await handle_with(self.store, parsed, context)

@@ -9,6 +9,11 @@ becomes OfferExpired while the offer is still open at that agency with that dead
 not held; CancellationRequested becomes ReferralCancelled unless the referral has ended.
 
 hub.directory: the agencies of each directory version, to check a coordinator's direction.
+
+``handle_with`` and ``on_directory_with`` do the work on any ``CaseworkStore`` (tests use the
+in-memory one); ``handle`` and ``on_directory``, the handlers the consumer shell calls, run
+them on PostgreSQL inside the shell's transaction (after the inbox claim, so a redelivered
+event does nothing).
 """
 
 from typing import Any
@@ -18,8 +23,8 @@ from referral_schemas.directory_v1 import DirectoryPublished
 from referral_schemas.lifecycle import Refusal
 from referral_schemas.topics import REFERRAL_EVENTS
 
-from services.casework import store
 from services.casework.domain import CaseState, answer, evolve, shown
+from services.casework.store import CaseworkStore, PgCaseworkStore, Stored
 from services.runtime.consumer import HandlerContext
 from services.runtime.db import Connection
 from services.runtime.errors import Rejection
@@ -34,15 +39,23 @@ ACTOR = "system:casework"
 async def handle(
     conn: Connection, envelope: Envelope[Any], context: HandlerContext
 ) -> list[OutgoingMessage]:
+    return await handle_with(PgCaseworkStore(conn), envelope, context)
+
+
+async def handle_with(
+    store: CaseworkStore, envelope: Envelope[Any], context: HandlerContext
+) -> list[OutgoingMessage]:
+    """One referral event: folded into the referral's state in ``store``, on its timeline,
+    and the owner's answer to a proposal (also pending there) to publish."""
     referral_id = envelope.data.referral_id
-    stored = await store.load(conn, referral_id, lock=True)
+    stored = await store.load(referral_id, lock=True)
     result = evolve(stored.state if stored is not None else None, envelope)
     if stored is None:
         if isinstance(result, Refusal):
             raise Rejection(
                 "unknown_referral", f"{envelope.type} for a referral casework never saw opened"
             )
-        stored = store.Stored(result)
+        stored = Stored(result)
         result = stored.state
     no_effect = result.code if isinstance(result, Refusal) else None
     if no_effect is not None:
@@ -58,8 +71,8 @@ async def handle(
         pending = (*pending, decided)
         messages.append(event_message(REFERRAL_EVENTS, str(referral_id), decided))
         log.info("owner_decided", decision=decided.type, proposal=envelope.type)
-    await store.save(conn, state, pending)
-    await store.add_to_timeline(conn, envelope, no_effect)
+    await store.save(state, pending)
+    await store.add_to_timeline(envelope, no_effect)
     return messages
 
 
@@ -81,6 +94,13 @@ def _envelope(
 async def on_directory(
     conn: Connection, envelope: Envelope[Any], context: HandlerContext
 ) -> list[OutgoingMessage]:
+    return await on_directory_with(PgCaseworkStore(conn), envelope, context)
+
+
+async def on_directory_with(
+    store: CaseworkStore, envelope: Envelope[Any], context: HandlerContext
+) -> list[OutgoingMessage]:
+    """One directory version: its agencies kept in ``store`` (once per version)."""
     directory = envelope.data
     if not isinstance(directory, DirectoryPublished):
         raise Rejection("unexpected_event_type", f"{envelope.type} does not belong on this topic")
@@ -88,6 +108,6 @@ async def on_directory(
         {"code": a.code, "name": a.name, "active": a.active, "areas": list(a.areas)}
         for a in directory.agencies
     ]
-    if await store.save_directory(conn, directory.version, agencies, context.clock.now()):
+    if await store.save_directory(directory.version, agencies, context.clock.now()):
         log.info("directory_received", version=directory.version)
     return []

@@ -19,10 +19,10 @@ import pytest
 from referral_schemas import Envelope, RiskLevel, serialize_event
 from referral_schemas.topics import REFERRAL_EVENTS
 
-from services.casework import store
 from services.casework.api.app import create_app
 from services.casework.handlers import handle
 from services.casework.personal import DetailsOpener
+from services.casework.store import PgCaseworkStore
 from services.runtime.auth import AUDIENCE, LOCAL_ISSUER, TokenVerifier, ensure_signing_keys
 from services.runtime.auth import mint_token as sign
 from services.runtime.consumer import MessageProcessor, Outcome, RetryPolicy
@@ -183,7 +183,7 @@ class Casework:
     async def shown_state(self, referral_id: uuid.UUID) -> Any:
         """The log's fold with casework's own pending decisions laid over it."""
         async with self.pool.acquire() as conn:
-            stored = await store.load(conn, referral_id, lock=False)
+            stored = await PgCaseworkStore(conn).load(referral_id, lock=False)
         assert stored is not None
         return stored.shown.model_dump(mode="json")
 

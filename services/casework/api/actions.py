@@ -18,6 +18,7 @@ from services.casework import decisions as d
 from services.casework import usecases
 from services.casework.api import bodies as b
 from services.casework.api.auth import CurrentActor
+from services.casework.store import PgCaseworkStore
 from services.casework.views import ActionResult
 from services.runtime.api_deps import ApiDeps, Deps
 
@@ -65,7 +66,8 @@ async def _run(
     # Event ids derive from the key, so they are unique per agency too.
     cause = uuid.uuid5(_KEY_NAMESPACE, key.text()) if key else uuid.uuid4()
     action = usecases.ActionRequest(referral_id, command, ctx.actor, cause, key, fingerprint)
-    response = await usecases.perform(ctx.deps.pool, action, ctx.deps.clock)
+    async with ctx.deps.pool.acquire() as conn, conn.transaction():
+        response = await usecases.perform(PgCaseworkStore(conn), action, ctx.deps.clock)
     return JSONResponse(response.body, response.status_code)
 
 

@@ -3,8 +3,8 @@
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from services.casework import store
 from services.casework.api.auth import CurrentActor
+from services.casework.store import PgCaseworkStore
 from services.runtime.api_deps import Deps
 
 router = APIRouter(tags=["directory"])
@@ -30,7 +30,7 @@ async def agencies(actor: CurrentActor, deps: Deps) -> Agencies:
     """The agencies of the directory in force (the highest version casework received from
     hub.directory). Codes and names only: the directory holds no personal data."""
     async with deps.pool.acquire() as conn:
-        found = await store.directory_agencies(conn)
+        found = await PgCaseworkStore(conn).directory_agencies()
     if found is None:
         return Agencies(received=False, agencies=[])
     return Agencies(received=True, agencies=[AgencyView(**a) for a in found])

@@ -1,6 +1,7 @@
 """Reading: the caller's queue, and one referral's detail (each read recorded)."""
 
 import uuid
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -10,6 +11,7 @@ from services.casework import usecases
 from services.casework.api.auth import CurrentActor
 from services.casework.domain import Status
 from services.casework.personal import DetailsOpener
+from services.casework.store import PgCaseworkStore
 from services.casework.views import QueuePage, ReferralDetail
 from services.runtime.api_deps import Deps
 
@@ -35,7 +37,8 @@ async def list_queue(
     Police coordinators see the referrals their force raised, across agencies.
     """
     filters = usecases.QueueFilters(status, area, overdue, limit, offset)
-    return await usecases.queue(deps.pool, actor, filters, deps.clock)
+    async with deps.pool.acquire() as conn:
+        return await usecases.queue(PgCaseworkStore(conn), actor, filters, deps.clock)
 
 
 @router.get("/referrals/{referral_id}", response_model=ReferralDetail)
@@ -45,4 +48,6 @@ async def referral_detail(
     """The minimised referral and its timeline. Every read is recorded as a
     ReferralConsulted event (DPA 2018 s.62). Unknown or another agency's: 404."""
     opener: DetailsOpener = request.app.state.opener
-    return await usecases.consult(deps.pool, referral_id, actor, deps.clock, uuid.uuid4(), opener)
+    async with deps.pool.acquire() as conn, conn.transaction():
+        store, details = PgCaseworkStore(conn), partial(opener.open, conn)
+        return await usecases.consult(store, referral_id, actor, deps.clock, uuid.uuid4(), details)

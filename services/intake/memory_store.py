@@ -15,11 +15,9 @@ from referral_schemas import IntelligenceWithdrawn
 
 from services.intake.contents import Piece
 from services.intake.matching import MatchKeys
-from services.intake.state import IntakeStatus, ReferralState
+from services.intake.state import ENDED, IntakeStatus, ReferralState
 from services.intake.store import IntelligenceRow
 from services.runtime.sealing import WrappedKey
-
-ENDED = (IntakeStatus.CLOSED, IntakeStatus.CANCELLED)
 
 
 @dataclass(frozen=True)

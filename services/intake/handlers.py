@@ -1,10 +1,12 @@
 """intake's handlers: thin shells around the pure decisions in domain.py.
 
-Each runs inside the consumer shell's transaction: load what intake knows, decide, save,
-return the events (the shell writes them to the outbox in the same transaction).
+Each does its work on any ``IntakeStore`` (tests use the in-memory one): load what intake
+knows, decide, save, return the events. The handlers the consumer shell calls run it on
+PostgreSQL inside the shell's transaction (after the inbox claim, so a redelivered event
+does nothing), and the shell writes the events to the outbox in the same transaction.
 """
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -20,13 +22,15 @@ from referral_schemas import (
 from referral_schemas.lifecycle import Refusal
 from referral_schemas.topics import intelligence_key
 
-from services.intake import domain, store
+from services.intake import domain
 from services.intake.contents import Piece, piece_of
 from services.intake.erasure import erase
 from services.intake.matching import MatchKeys, match_keys
+from services.intake.pg_store import PgIntakeStore
 from services.intake.publishing import referral_event
 from services.intake.sealer import Sealer
 from services.intake.state import Decision, Fresh, LateLink, Matches, Submission, Withdrawal
+from services.intake.store import IntakeStore
 from services.runtime.consumer import Handler, HandlerContext
 from services.runtime.db import Connection
 from services.runtime.errors import Rejection
@@ -36,6 +40,22 @@ from services.runtime.outbox import OutgoingMessage
 log = get_logger()
 NOT_LOOKED_UP = Matches(live=None, previous_referral_id=None)
 """For a submission decided without matching (a resend, or withdrawn before it came)."""
+
+StoreHandler = Callable[
+    [IntakeStore, Envelope[Any], HandlerContext], Awaitable[list[OutgoingMessage]]
+]
+"""A handler's work on a store of intake's (the consumer shell's ``Handler`` on a store)."""
+
+
+def on_postgres(handler: StoreHandler) -> Handler:
+    """``handler`` as the consumer shell calls it: on its connection, in its transaction."""
+
+    async def handle(
+        conn: Connection, envelope: Envelope[Any], context: HandlerContext
+    ) -> list[OutgoingMessage]:
+        return await handler(PgIntakeStore(conn), envelope, context)
+
+    return handle
 
 
 def _check_key(context: HandlerContext, force: str, ref: str) -> None:
@@ -47,7 +67,7 @@ def _check_key(context: HandlerContext, force: str, ref: str) -> None:
 
 
 async def _carry_out(
-    conn: Connection,
+    store: IntakeStore,
     decision: Decision | Refusal,
     cause: Envelope[Any],
     context: HandlerContext,
@@ -58,30 +78,30 @@ async def _carry_out(
     if isinstance(decision, Refusal):
         raise Rejection(decision.code, decision.message)
     now = fresh.now
-    await sealer.keep(conn)
+    await store.keep_keys(sealer.made)
     if decision.remember is not None:
-        await store.remember_withdrawal(conn, decision.remember, cause.id, now)
+        await store.remember_withdrawal(decision.remember, cause.id, now)
     for state in decision.saves:
-        await store.save_referral(conn, state, now)
+        await store.save_referral(state, now)
     if decision.withdraw is not None:
-        await store.mark_withdrawn(conn, decision.withdraw, now)
+        await store.mark_withdrawn(decision.withdraw, now)
     return [referral_event(data, cause, context) for data in decision.events]
 
 
-async def _matches(conn: Connection, keys: MatchKeys) -> Matches:
+async def _matches(store: IntakeStore, keys: MatchKeys) -> Matches:
     """Call with the keys locked (store.lock_match_keys)."""
-    live = await store.find_open_match(conn, keys)
-    previous = None if live else await store.find_previous(conn, keys)
+    live = await store.find_open_match(keys)
+    previous = None if live else await store.find_previous(keys)
     return Matches(live=live, previous_referral_id=previous)
 
 
-async def _submission(conn: Connection, piece: Piece) -> Submission:
-    if await store.find_intelligence(conn, piece.force, piece.ref):
+async def _submission(store: IntakeStore, piece: Piece) -> Submission:
+    if await store.find_intelligence(piece.force, piece.ref):
         return Submission(piece, True, False, NOT_LOOKED_UP)
-    if await store.withdrawn_before(conn, piece.force, piece.ref):
+    if await store.withdrawn_before(piece.force, piece.ref):
         return Submission(piece, False, True, NOT_LOOKED_UP)
-    await store.lock_match_keys(conn, piece.match_keys)
-    return Submission(piece, False, False, await _matches(conn, piece.match_keys))
+    await store.lock_match_keys(piece.match_keys)
+    return Submission(piece, False, False, await _matches(store, piece.match_keys))
 
 
 def _fresher(
@@ -96,73 +116,85 @@ def _fresher(
 
 
 def make_handler(matching_secret: bytes, isa_version: str, reader: X25519PublicKey) -> Handler:
-    """The handler of police.intelligence: submissions and withdrawals. ``reader``: the
-    public key of the one service allowed to see people (casework), sealed for."""
+    """The handler of police.intelligence, on PostgreSQL (``intelligence_handler``)."""
+    return on_postgres(intelligence_handler(matching_secret, isa_version, reader))
+
+
+def make_lifecycle_handler(isa_version: str, reader: X25519PublicKey) -> Handler:
+    """The handler of referral.events, on PostgreSQL (``lifecycle_handler``)."""
+    return on_postgres(lifecycle_handler(isa_version, reader))
+
+
+def intelligence_handler(
+    matching_secret: bytes, isa_version: str, reader: X25519PublicKey
+) -> StoreHandler:
+    """Submissions and withdrawals from police.intelligence. ``reader``: the public key of
+    the one service allowed to see people (casework), sealed for."""
     new_fresh = _fresher(isa_version, reader)
 
     async def on_submitted(
-        conn: Connection, envelope: Envelope[Any], context: HandlerContext
+        store: IntakeStore, envelope: Envelope[Any], context: HandlerContext
     ) -> list[OutgoingMessage]:
         intel: IntelligenceSubmitted = envelope.data
         _check_key(context, intel.force, intel.intelligence_ref)
         now = context.clock.now()
         keys = match_keys(intel.subject, intel.address, matching_secret)
         piece = piece_of(intel, keys, event_id=envelope.id, received_at=now)
-        situation = await _submission(conn, piece)
+        situation = await _submission(store, piece)
         if situation.already_received:
             log.info("intelligence_already_received")
         fresh, sealer = new_fresh(context, now)
         decision = domain.decide(situation, fresh)
-        return await _carry_out(conn, decision, envelope, context, fresh, sealer)
+        return await _carry_out(store, decision, envelope, context, fresh, sealer)
 
     async def on_withdrawn(
-        conn: Connection, envelope: Envelope[Any], context: HandlerContext
+        store: IntakeStore, envelope: Envelope[Any], context: HandlerContext
     ) -> list[OutgoingMessage]:
         withdrawal: IntelligenceWithdrawn = envelope.data
         _check_key(context, withdrawal.force, withdrawal.intelligence_ref)
         now = context.clock.now()
-        found = await store.find_intelligence(conn, withdrawal.force, withdrawal.intelligence_ref)
+        found = await store.find_intelligence(withdrawal.force, withdrawal.intelligence_ref)
         referral = None
         if found is not None and found.active:
-            referral = await store.load_referral(conn, found.referral_id)
+            referral = await store.load_referral(found.referral_id)
         situation = Withdrawal(withdrawal, received=found is not None, referral=referral)
         fresh, sealer = new_fresh(context, now)
         decision = domain.decide(situation, fresh)
-        return await _carry_out(conn, decision, envelope, context, fresh, sealer)
+        return await _carry_out(store, decision, envelope, context, fresh, sealer)
 
     async def handle(
-        conn: Connection, envelope: Envelope[Any], context: HandlerContext
+        store: IntakeStore, envelope: Envelope[Any], context: HandlerContext
     ) -> list[OutgoingMessage]:
         if isinstance(envelope.data, IntelligenceSubmitted):
-            return await on_submitted(conn, envelope, context)
+            return await on_submitted(store, envelope, context)
         if isinstance(envelope.data, IntelligenceWithdrawn):
-            return await on_withdrawn(conn, envelope, context)
+            return await on_withdrawn(store, envelope, context)
         raise Rejection("unexpected_event_type", f"{envelope.type} does not belong on this topic")
 
     return handle
 
 
-def make_lifecycle_handler(isa_version: str, reader: X25519PublicKey) -> Handler:
-    """The handler of referral.events: folds each referral intake opened, in log order,
+def lifecycle_handler(isa_version: str, reader: X25519PublicKey) -> StoreHandler:
+    """referral.events: folds each referral intake opened, in log order,
     and carries out the erasures the operator asks for (services.intake.erasure)."""
     new_fresh = _fresher(isa_version, reader)
 
     async def handle(
-        conn: Connection, envelope: Envelope[Any], context: HandlerContext
+        store: IntakeStore, envelope: Envelope[Any], context: HandlerContext
     ) -> list[OutgoingMessage]:
         data: EventData = envelope.data
         if isinstance(data, ErasureRequested):
-            return await erase(conn, envelope, context)
+            return await erase(store, envelope, context)
         now = context.clock.now()
         link = data if isinstance(data, ReferralLinked) else None
         piece_row = None
         if link is not None:
             # Locked first (see store's lock order): it may have to move to a new referral.
-            piece_row = await store.find_intelligence(conn, link.force, link.intelligence_ref)
+            piece_row = await store.find_intelligence(link.force, link.intelligence_ref)
             if piece_row is not None:
                 keys = MatchKeys(person=piece_row.person_key, address=piece_row.address_key)
-                await store.lock_match_keys(conn, keys)
-        state = await store.load_referral(conn, envelope.data.referral_id)
+                await store.lock_match_keys(keys)
+        state = await store.load_referral(envelope.data.referral_id)
         if state is None:
             return []  # a referral intake did not open (nothing of intake's to follow)
         folded = domain.evolve(state, data)
@@ -171,14 +203,14 @@ def make_lifecycle_handler(isa_version: str, reader: X25519PublicKey) -> Handler
             if link is None or piece_row is None or not piece_row.active:
                 return []
             keys = MatchKeys(person=piece_row.person_key, address=piece_row.address_key)
-            late = LateLink(link, state, Matches(await store.find_open_match(conn, keys), None))
+            late = LateLink(link, state, Matches(await store.find_open_match(keys), None))
             fresh, sealer = new_fresh(context, now)
             decision = domain.decide(late, fresh)
-            return await _carry_out(conn, decision, envelope, context, fresh, sealer)
+            return await _carry_out(store, decision, envelope, context, fresh, sealer)
         if folded.status != state.status or folded.pieces != state.pieces:
-            await store.save_referral(conn, folded, now)
+            await store.save_referral(folded, now)
         else:
-            await store.save_lifecycle(conn, folded, now)
+            await store.save_lifecycle(folded, now)
         return []
 
     return handle

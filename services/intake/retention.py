@@ -17,8 +17,9 @@ import asyncpg
 from referral_schemas import ErasureScope, PersonalDataErased, make_envelope
 from referral_schemas.topics import REFERRAL_EVENTS
 
-from services.intake.erasure import erase_referrals
+from services.intake.pg_store import PgIntakeStore
 from services.intake.publishing import SOURCE
+from services.intake.store import IntakeStore
 from services.runtime.app import BackgroundTask
 from services.runtime.clock import CausalIds, Clock
 from services.runtime.logs import get_logger
@@ -53,25 +54,28 @@ def _erased_message(
     return event_message(REFERRAL_EVENTS, str(referral_id), envelope)
 
 
+async def retire(
+    store: IntakeStore, now: datetime, days: float, limit: int
+) -> list[OutgoingMessage]:
+    """Erase up to ``limit`` referrals ended more than ``days`` before ``now``; returns the
+    events that say so, one per referral, to enqueue in the same transaction."""
+    due = await store.due_for_erasure(now - timedelta(days=days), limit)
+    if not due:
+        return []
+    destroyed = await store.erase(due, now)
+    return [_erased_message(rid, destroyed[rid], days, now) for rid in due]
+
+
 async def erase_due(pool: "asyncpg.Pool[Any]", clock: Clock, days: float, limit: int) -> int:
     """Erase up to ``limit`` referrals ended more than ``days`` ago; returns how many."""
     now = clock.now()
     async with pool.acquire() as conn, conn.transaction():
-        rows = await conn.fetch(
-            """SELECT referral_id FROM referrals
-                WHERE erased_at IS NULL AND status IN ('closed', 'cancelled')
-                  AND ended_at < $1
-                ORDER BY ended_at LIMIT $2 FOR UPDATE SKIP LOCKED""",
-            now - timedelta(days=days),
-            limit,
-        )
-        due = [row["referral_id"] for row in rows]
-        if not due:
+        messages = await retire(PgIntakeStore(conn), now, days, limit)
+        if not messages:
             return 0
-        destroyed = await erase_referrals(conn, due, now)
-        await enqueue(conn, [_erased_message(rid, destroyed[rid], days, now) for rid in due])
-    log.info("retention_erased", referrals=len(due))
-    return len(due)
+        await enqueue(conn, messages)
+    log.info("retention_erased", referrals=len(messages))
+    return len(messages)
 
 
 def retention_loop(

@@ -1,14 +1,12 @@
 """The seal intake hands its decisions (``Fresh.seal``): each call seals one event's
-details under a new data key, and the keys made are kept in the keyring in the transaction
-that publishes the events (services.runtime.sealing, services.runtime.keyring)."""
+details under a new data key, and the keys made (``made``) are kept in the keyring in the
+transaction that publishes the events (``IntakeStore.keep_keys``, services.runtime.sealing)."""
 
 import uuid
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 from referral_schemas import PersonalDetails, SealedPersonal
 
-from services.runtime import keyring
-from services.runtime.db import Connection
 from services.runtime.sealing import WrappedKey, seal
 
 
@@ -24,7 +22,8 @@ class Sealer:
         self._made.append((referral_id, sealing.key))
         return sealing.sealed
 
-    async def keep(self, conn: Connection) -> None:
-        """Keep the keys of what was sealed; call in the transaction that publishes it."""
-        for referral_id, key in self._made:
-            await keyring.keep(conn, referral_id, key)
+    @property
+    def made(self) -> tuple[tuple[uuid.UUID, WrappedKey], ...]:
+        """The keys of what was sealed, each with its referral: to keep in the transaction
+        that publishes it."""
+        return tuple(self._made)

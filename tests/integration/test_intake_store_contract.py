@@ -25,8 +25,7 @@ from services.intake.state import IntakeStatus, ReferralState
 from services.intake.store import IntakeStore
 from services.runtime.sealing import WrappedKey, seal
 from tests.integration.runtime_fixtures import fresh_schema, migrate
-from tests.support.sealing import READER
-from tests.unit.intake_story import (
+from tests.support.intake_story import (
     NOW,
     decided,
     fold,
@@ -37,6 +36,7 @@ from tests.unit.intake_story import (
     withdrawal,
     worked_and_closed,
 )
+from tests.support.sealing import READER
 
 pytestmark = pytest.mark.integration
 

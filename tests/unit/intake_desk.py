@@ -21,10 +21,10 @@ from services.runtime.dead_letter import ReceivedRecord
 from services.runtime.outbox import OutgoingMessage
 from services.runtime.sealing import unseal, unwrap
 from tests.support.clock import FixedClock
+from tests.support.intake_story import NOW, SECRET
 from tests.support.intelligence import encode, key_of
 from tests.support.referral_log import published
 from tests.support.sealing import READER
-from tests.unit.intake_story import NOW, SECRET
 
 _offsets = itertools.count()
 

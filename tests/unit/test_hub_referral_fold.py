@@ -20,7 +20,7 @@ from services.hub.referral_fold import fold_referrals
 from services.hub.referrals_commands import as_json
 from services.hub.timeline_commands import timeline, timeline_json
 from services.hub.topic_reader import LogRecord
-from tests.unit.intake_story import NOW, decided, intel, only_event, submit, worked_and_closed
+from tests.support.intake_story import NOW, decided, intel, only_event, submit, worked_and_closed
 
 pytestmark = pytest.mark.unit
 

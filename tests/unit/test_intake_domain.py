@@ -19,7 +19,7 @@ from services.intake import domain
 from services.intake.matching import match_keys
 from services.intake.state import NOTHING, IntakeStatus, LateLink, Matches
 from services.intake.triage import is_child, triage
-from tests.unit.intake_story import (
+from tests.support.intake_story import (
     NOW,
     SECRET,
     decided,

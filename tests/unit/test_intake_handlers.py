@@ -23,9 +23,9 @@ from referral_schemas import (
 
 from services.intake.retention import retire
 from services.runtime.errors import Rejection
+from tests.support.intake_story import NOW, worked_and_closed
 from tests.support.intelligence import submitted, withdrawn
 from tests.unit.intake_desk import Desk
-from tests.unit.intake_story import NOW, worked_and_closed
 
 pytestmark = pytest.mark.unit
 

@@ -16,8 +16,7 @@ from referral_schemas import (
 )
 
 from services.intake.state import NOTHING, IntakeStatus, ReferralState
-from tests.support.sealing import details_of
-from tests.unit.intake_story import (
+from tests.support.intake_story import (
     decided,
     fold,
     intel,
@@ -28,6 +27,7 @@ from tests.unit.intake_story import (
     withdraw,
     worked_and_closed,
 )
+from tests.support.sealing import details_of
 
 pytestmark = pytest.mark.unit
 OPENER = "CUM/2025/004217"

@@ -36,6 +36,7 @@ from tests.unit.test_insights_events import (
     Message,
     accepted,
     at,
+    cancelled,
     closed,
     completed,
     contact,
@@ -156,6 +157,30 @@ async def test_the_directory_in_force_is_the_last_put_in_force(stores: Stores) -
         assert [(r.area, r.area_name, r.referrals_opened) for r in rows] == [
             ("kendal", "Area kendal", 1)
         ]
+
+
+async def test_a_referral_ended_cancelled_is_no_outcome_and_keeps_its_verdict(
+    stores: Stores,
+) -> None:
+    done, unrouted = uuid.uuid4(), uuid.uuid4()
+    later = START + timedelta(days=2)
+    ended = folded(
+        [
+            *worked(done),
+            completed(done, later, Outcome.ENGAGED_WITH_SUPPORT),
+            cancelled(done, later),
+        ]
+    )
+    async with stores() as store:
+        await store.replace_directory(view(1, AREAS), START)
+        await store.save(ended, later)
+        await store.save(folded([opened(unrouted, START, "LA9")]), START)  # kendal's district
+        rows = {r.area: r for r in await store.figures(MAY, MAY)}
+        barrow, kendal = rows["barrow"], rows["kendal"]
+        assert (barrow.referrals_opened, barrow.referrals_cancelled) == (1, 1)
+        assert set(barrow.outcomes.values()) == {0}
+        assert (barrow.engagement_known, barrow.engaged, barrow.engagement_rate) == (1, 1, 1.0)
+        assert (barrow.median_hours_to_first_contact, kendal.referrals_opened) == (2.0, 1)
 
 
 async def test_a_visit_kept_twice_counts_once_in_its_referral_s_area(stores: Stores) -> None:

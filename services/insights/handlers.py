@@ -1,10 +1,12 @@
 """insights' handlers: thin shells around the pure fold in domain.py, one per topic.
 
-Each runs inside the consumer shell's transaction, after the inbox claim, so a redelivered
-event changes nothing. A referral event the shared lifecycle refuses is not counted (its
-refusal code is logged). insights publishes nothing: its output is the figures it serves.
-Messages that do not parse are dead-lettered by the shell (under insights' own consumer
-names, so intake's dead letters are not mistaken for these).
+Each ``*_with`` function does the work on any ``InsightsStore`` (tests use the in-memory
+one); the handlers the consumer shell calls (``on_*``) run it on PostgreSQL inside the
+shell's transaction, after the inbox claim, so a redelivered event changes nothing. A
+referral event the shared lifecycle refuses is not counted (its refusal code is logged).
+insights publishes nothing: its output is the figures it serves. Messages that do not parse
+are dead-lettered by the shell (under insights' own consumer names, so intake's dead letters
+are not mistaken for these).
 """
 
 from typing import Any
@@ -13,7 +15,8 @@ from referral_schemas import Envelope, IntelligenceSubmitted, IntelligenceWithdr
 from referral_schemas.directory_v1 import DirectoryPublished
 from referral_schemas.topics import intelligence_key
 
-from services.insights import domain, store
+from services.insights import domain
+from services.insights.store import InsightsStore, PgInsightsStore
 from services.runtime.consumer import HandlerContext
 from services.runtime.db import Connection
 from services.runtime.logs import get_logger
@@ -25,18 +28,37 @@ log = get_logger()
 async def on_referral_event(
     conn: Connection, envelope: Envelope[Any], context: HandlerContext
 ) -> list[OutgoingMessage]:
+    return await referral_event_with(PgInsightsStore(conn), envelope, context)
+
+
+async def on_intelligence(
+    conn: Connection, envelope: Envelope[Any], context: HandlerContext
+) -> list[OutgoingMessage]:
+    return await intelligence_with(PgInsightsStore(conn), envelope, context)
+
+
+async def on_directory(
+    conn: Connection, envelope: Envelope[Any], context: HandlerContext
+) -> list[OutgoingMessage]:
+    return await directory_with(PgInsightsStore(conn), envelope, context)
+
+
+async def referral_event_with(
+    store: InsightsStore, envelope: Envelope[Any], context: HandlerContext
+) -> list[OutgoingMessage]:
+    """One referral event: the referral's facts folded, and a completed visit counted."""
     data = envelope.data
     if not domain.tracks(data):
         return []
-    facts = await store.load_for_update(conn, data.referral_id)
+    facts = await store.load_for_update(data.referral_id)
     change = domain.decide(facts, data, event_id=envelope.id)
     if change.refusal is not None:
         log.info("event_without_effect", type=envelope.type, code=change.refusal.code)
         return []
     if change.facts != facts:
-        await store.save(conn, change.facts, context.clock.now())
+        await store.save(change.facts, context.clock.now())
     if change.visit is not None:
-        await store.add_visit(conn, change.visit)
+        await store.add_visit(change.visit)
     return []
 
 
@@ -46,37 +68,39 @@ def _keyed_as_intake_requires(context: HandlerContext, force: str, ref: str) -> 
     return context.record.key == intelligence_key(force, ref).encode()
 
 
-async def on_intelligence(
-    conn: Connection, envelope: Envelope[Any], context: HandlerContext
+async def intelligence_with(
+    store: InsightsStore, envelope: Envelope[Any], context: HandlerContext
 ) -> list[OutgoingMessage]:
+    """A submission kept (or refreshed), a withdrawal that discredits it marked."""
     data = envelope.data
     if isinstance(data, IntelligenceSubmitted):
         if not _keyed_as_intake_requires(context, data.force, data.intelligence_ref):
             log.info("intelligence_ignored", reason="key_mismatch")
             return []
-        await store.save_intelligence(conn, domain.intelligence_fact(data))
+        await store.save_intelligence(domain.intelligence_fact(data))
     elif isinstance(data, IntelligenceWithdrawn):
         if not _keyed_as_intake_requires(context, data.force, data.intelligence_ref):
             log.info("intelligence_ignored", reason="key_mismatch")
             return []
         if data.reason in domain.DISCREDITING_WITHDRAWALS:
-            await store.discredit_intelligence(conn, data.force, data.intelligence_ref)
+            await store.discredit_intelligence(data.force, data.intelligence_ref)
     else:
         log.info("event_ignored", type=envelope.type)
     return []
 
 
-async def on_directory(
-    conn: Connection, envelope: Envelope[Any], context: HandlerContext
+async def directory_with(
+    store: InsightsStore, envelope: Envelope[Any], context: HandlerContext
 ) -> list[OutgoingMessage]:
+    """A directory version put in force if it supersedes the one in force."""
     data = envelope.data
     if not isinstance(data, DirectoryPublished):
         log.info("event_ignored", type=envelope.type)
         return []
-    in_force = await store.directory_version(conn)
+    in_force = await store.directory_version()
     if not domain.supersedes(data.version, in_force):
         log.info("directory_version_ignored", version=data.version, in_force=in_force)
         return []
-    await store.replace_directory(conn, domain.directory_view(data), context.clock.now())
+    await store.replace_directory(domain.directory_view(data), context.clock.now())
     log.info("directory_in_force", version=data.version)
     return []

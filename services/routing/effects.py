@@ -9,11 +9,11 @@ from referral_schemas import Envelope, make_envelope
 from referral_schemas.lifecycle import Lifecycle
 from referral_schemas.topics import REFERRAL_EVENTS
 
-from services.routing import domain, store
+from services.routing import domain
 from services.routing.directory_cache import DirectoryCache
 from services.routing.domain import RoutingEvent, RoutingState
+from services.routing.store import RoutingStore, Timer
 from services.runtime.consumer import HandlerContext
-from services.runtime.db import Connection
 from services.runtime.logs import get_logger
 from services.runtime.outbox import OutgoingMessage, event_message
 
@@ -40,7 +40,7 @@ class Recorded:
 
 
 async def record(
-    conn: Connection,
+    store: RoutingStore,
     step: Step,
     before: Lifecycle | None,
     state: RoutingState,
@@ -71,13 +71,13 @@ async def record(
         state = domain.decided(state, event_id, event)
         causation = event_id
         log.info("routing_decided", decision=event.EVENT_TYPE, referral_id=referral_id)
-    await store.save_referral(conn, state, now)
-    await _follow_deadline(conn, before, state, causation)
+    await store.save(state, now)
+    await _follow_deadline(store, before, state, causation)
     return Recorded(state, messages)
 
 
 async def _follow_deadline(
-    conn: Connection, before: Lifecycle | None, state: RoutingState, causation: Any
+    store: RoutingStore, before: Lifecycle | None, state: RoutingState, causation: Any
 ) -> None:
     """The timer runs for the deadline the referral has now: set when it is offered or a
     hold is lifted, cleared while held and once it leaves awaiting acceptance. An unchanged
@@ -87,8 +87,8 @@ async def _follow_deadline(
     if now == was:
         return
     if now is None:
-        await store.clear_timer(conn, state.referral_id)
+        await store.clear_timer(state.referral_id)
         return
     agency, due_by = now
-    timer = store.Timer(state.referral_id, agency, due_by, state.correlation_id, causation)
-    await store.set_timer(conn, timer)
+    timer = Timer(state.referral_id, agency, due_by, state.correlation_id, causation)
+    await store.set_timer(timer)

@@ -11,6 +11,7 @@ and a re-fire carries the same event id (derived from referral, agency and deadl
 """
 
 import asyncio
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -19,8 +20,8 @@ from referral_schemas import make_envelope
 from referral_schemas.lifecycle_v1 import SlaBreached
 from referral_schemas.topics import REFERRAL_EVENTS
 
-from services.routing import store
 from services.routing.effects import ACTOR, SOURCE
+from services.routing.store import PgRoutingStore, RoutingStore, Timer
 from services.runtime.app import BackgroundTask
 from services.runtime.clock import CausalIds, Clock
 from services.runtime.logs import get_logger
@@ -29,7 +30,7 @@ from services.runtime.outbox import OutgoingMessage, enqueue, event_message
 log = get_logger()
 
 
-def breach_message(timer: store.Timer, now: datetime) -> OutgoingMessage:
+def breach_message(timer: Timer, now: datetime) -> OutgoingMessage:
     ids = CausalIds(f"routing/sla/{timer.agency}/{timer.due_by.isoformat()}", timer.referral_id)
     referral_id = str(timer.referral_id)
     event = SlaBreached(
@@ -48,15 +49,23 @@ def breach_message(timer: store.Timer, now: datetime) -> OutgoingMessage:
     return event_message(REFERRAL_EVENTS, referral_id, envelope)
 
 
+async def take_breaches(
+    store: RoutingStore, now: datetime, limit: int
+) -> dict[uuid.UUID, OutgoingMessage]:
+    """Take up to ``limit`` timers due by ``now`` from ``store``: the SlaBreached event for
+    each, by referral (a referral has one timer at most)."""
+    timers = await store.take_due_timers(now, limit)
+    return {t.referral_id: breach_message(t, now) for t in timers}
+
+
 async def fire_due_timers(pool: "asyncpg.Pool[Any]", clock: Clock, limit: int) -> int:
     """Fire up to ``limit`` due timers; returns how many fired."""
-    now = clock.now()
     async with pool.acquire() as conn, conn.transaction():
-        timers = await store.take_due_timers(conn, now, limit)
-        await enqueue(conn, [breach_message(t, now) for t in timers])
-    for timer in timers:
-        log.info("sla_breached", referral_id=str(timer.referral_id))
-    return len(timers)
+        breaches = await take_breaches(PgRoutingStore(conn), clock.now(), limit)
+        await enqueue(conn, list(breaches.values()))
+    for referral_id in breaches:
+        log.info("sla_breached", referral_id=str(referral_id))
+    return len(breaches)
 
 
 def timer_loop(clock: Clock, poll_interval_s: float, batch_size: int) -> BackgroundTask:

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from services.routing import domain, store
+from services.routing import domain
+from services.routing.store import PgRoutingStore
 from services.runtime.db import create_pool
 from services.runtime.migrations import (
     RUNTIME_MIGRATIONS,
@@ -84,8 +85,9 @@ async def test_rows_routed_before_the_upgrade_carry_on(stack_env: dict[str, str]
             await apply_migrations(conn, load_migrations(RUNTIME_MIGRATIONS, "runtime") + before)
             ids = await _insert_legacy(conn)
             assert await migrate_service(conn, "routing", MIGRATIONS) == ["routing/0003_lifecycle"]
-            assert await store.open_counts(conn) == {"twc-barrow": 3, "twc-carlisle": 1}
-            states = [await store.load_referral(conn, i) for i in ids]
+            store = PgRoutingStore(conn)
+            assert await store.open_counts() == {"twc-barrow": 3, "twc-carlisle": 1}
+            states = [await store.load_for_update(i) for i in ids]
             statuses = [s.effective.status.value for s in states if s is not None]
             assert statuses == [
                 "awaiting_acceptance",

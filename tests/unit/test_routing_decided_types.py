@@ -15,11 +15,11 @@ from services.runtime.consumer import HandlerContext
 from services.runtime.dead_letter import ReceivedRecord
 
 
-class NoDatabase:
-    """A connection that fails the test if routing touches it."""
+class NoStore:
+    """A store that fails the test if routing touches it."""
 
     def __getattr__(self, name: str) -> Any:
-        raise AssertionError(f"routing used the database ({name}) for an event it ignores")
+        raise AssertionError(f"routing used its store ({name}) for an event it ignores")
 
 
 def _step(sample: str) -> Step:
@@ -34,7 +34,7 @@ IGNORED = [name for name in SAMPLE_NAMES if name.split(".")[0] not in FOLDED_TYP
 
 @pytest.mark.parametrize("sample", IGNORED)
 async def test_events_routing_skips_are_ones_its_handler_would_not_take_in(sample: str) -> None:
-    assert await on_referral_event(NoDatabase(), _step(sample)) == []  # type: ignore[arg-type]
+    assert await on_referral_event(NoStore(), _step(sample)) == []
 
 
 def test_routing_folds_every_event_that_moves_a_referral_its_own_included() -> None:

@@ -4,9 +4,12 @@ Each API maps the verified identity's role to its own roles; a refusal after thi
 a 403 (``ApiError``), logged with the caller noted here.
 """
 
-from fastapi import Request
+from typing import Annotated
+
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from services.runtime.api_deps import ApiDeps, get_deps
 from services.runtime.api_errors import ApiError
 from services.runtime.auth import Identity, InvalidToken, TokenVerifier
 from services.runtime.security_log import note_caller
@@ -37,3 +40,16 @@ def authenticate(
         raise unauthorized("invalid_token", str(exc), reason=exc.reason) from None
     note_caller(request, user=identity.user, role=identity.role)
     return identity
+
+
+def verified_identity(
+    request: Request,
+    deps: Annotated[ApiDeps, Depends(get_deps)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Identity:
+    """The dependency every API's own role check starts from: the caller, verified."""
+    return authenticate(request, deps.verifier, credentials)
+
+
+VerifiedIdentity = Annotated[Identity, Depends(verified_identity)]
+"""A route or dependency parameter typed this way receives the verified caller."""

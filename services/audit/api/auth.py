@@ -6,23 +6,16 @@ is logged as a security event (services.runtime.security_log).
 
 from typing import Annotated
 
-from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials
+from fastapi import Depends
 
 from services.audit.usecases import AUDITOR
-from services.runtime.api_auth import authenticate, bearer
-from services.runtime.api_deps import ApiDeps, get_deps
+from services.runtime.api_auth import VerifiedIdentity
 from services.runtime.api_errors import ApiError
 from services.runtime.auth import Identity
 
 
-def auditor(
-    request: Request,
-    deps: Annotated[ApiDeps, Depends(get_deps)],
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> Identity:
+def auditor(identity: VerifiedIdentity) -> Identity:
     """A verified caller in the auditor role; 401 without a valid token, 403 otherwise."""
-    identity = authenticate(request, deps.verifier, credentials)
     if identity.role != AUDITOR:
         raise ApiError(403, "auditors_only", "this API is for the auditor role only")
     return identity

@@ -7,21 +7,14 @@ refusal is logged as a security event (services.runtime.security_log).
 
 from typing import Annotated
 
-from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials
+from fastapi import Depends
 
 from services.casework.decisions import POLICE, STAFF, Actor, Role
-from services.runtime.api_auth import authenticate, bearer, unauthorized
-from services.runtime.api_deps import ApiDeps, get_deps
+from services.runtime.api_auth import VerifiedIdentity, unauthorized
 from services.runtime.api_errors import ApiError
 
 
-def current_actor(
-    request: Request,
-    deps: Annotated[ApiDeps, Depends(get_deps)],
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> Actor:
-    identity = authenticate(request, deps.verifier, credentials)
+def current_actor(identity: VerifiedIdentity) -> Actor:
     try:
         role = Role(identity.role)
     except ValueError:

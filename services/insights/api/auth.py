@@ -13,11 +13,9 @@ import enum
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials
+from fastapi import Depends
 
-from services.runtime.api_auth import authenticate, bearer
-from services.runtime.api_deps import ApiDeps, get_deps
+from services.runtime.api_auth import VerifiedIdentity
 from services.runtime.api_errors import ApiError
 
 
@@ -61,12 +59,7 @@ class Reader:
         return REACH[self.role]
 
 
-def current_reader(
-    request: Request,
-    deps: Annotated[ApiDeps, Depends(get_deps)],
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> Reader:
-    identity = authenticate(request, deps.verifier, credentials)
+def current_reader(identity: VerifiedIdentity) -> Reader:
     try:
         role = Role(identity.role)
     except ValueError:

@@ -108,6 +108,25 @@ async def consumer_env(stack_env: dict[str, str], folder: Path) -> AsyncIterator
             await pool.close()
 
 
+@contextlib.asynccontextmanager
+async def migrated_transaction(
+    stack_env: dict[str, str], service: str, folder: Path
+) -> AsyncIterator[Connection]:
+    """A connection to a fresh schema holding ``service``'s tables, inside a transaction
+    that is rolled back at the end: what a store contract suite runs its PostgreSQL store on
+    (a consumer shell's handler gets the same: one connection, one open transaction)."""
+    async with fresh_schema(stack_env) as schema:
+        await migrate(schema, service, folder)
+        conn = await schema.connect()
+        transaction = conn.transaction()
+        await transaction.start()
+        try:
+            yield conn
+        finally:
+            await transaction.rollback()
+            await conn.close()
+
+
 async def migrate(schema: Schema, service: str, folder: Path) -> list[str]:
     conn = await schema.connect()
     try:

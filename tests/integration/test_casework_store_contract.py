@@ -27,7 +27,7 @@ from services.casework.store import (
     StoredResponse,
 )
 from services.runtime.outbox import OutgoingMessage
-from tests.integration.runtime_fixtures import fresh_schema, migrate
+from tests.integration.runtime_fixtures import migrated_transaction
 from tests.unit.test_casework_helpers import (
     AGENCY,
     FORCE,
@@ -68,19 +68,13 @@ def stores(request: pytest.FixtureRequest, stack_env: dict[str, str]) -> Stores:
 
     @asynccontextmanager
     async def postgres() -> AsyncIterator[Subject]:
-        async with fresh_schema(stack_env) as schema:
-            await migrate(schema, "casework", MIGRATIONS)
-            conn = await schema.connect()
+        async with migrated_transaction(stack_env, "casework", MIGRATIONS) as conn:
 
             async def published() -> list[OutgoingMessage]:
                 rows = await conn.fetch("SELECT topic, key, value FROM outbox ORDER BY id")
                 return [OutgoingMessage(r["topic"], r["key"], r["value"]) for r in rows]
 
-            try:
-                async with conn.transaction():
-                    yield Subject(PgCaseworkStore(conn), published)
-            finally:
-                await conn.close()
+            yield Subject(PgCaseworkStore(conn), published)
 
     return in_memory if request.param == "in-memory" else postgres
 

@@ -12,7 +12,7 @@ from referral_schemas.lifecycle import Lifecycle, evolve
 import services.feedback
 from services.feedback.domain import FeedbackState
 from services.feedback.store import FeedbackStore, InMemoryFeedbackStore, PgFeedbackStore
-from tests.integration.runtime_fixtures import fresh_schema, migrate
+from tests.integration.runtime_fixtures import migrated_transaction
 from tests.support.referral_log import ReferralLog
 
 pytestmark = pytest.mark.integration
@@ -29,14 +29,8 @@ def stores(request: pytest.FixtureRequest, stack_env: dict[str, str]) -> Stores:
 
     @asynccontextmanager
     async def postgres() -> AsyncIterator[FeedbackStore]:
-        async with fresh_schema(stack_env) as schema:
-            await migrate(schema, "feedback", MIGRATIONS)
-            conn = await schema.connect()
-            try:
-                async with conn.transaction():
-                    yield PgFeedbackStore(conn)
-            finally:
-                await conn.close()
+        async with migrated_transaction(stack_env, "feedback", MIGRATIONS) as conn:
+            yield PgFeedbackStore(conn)
 
     return in_memory if request.param == "in-memory" else postgres
 

@@ -30,8 +30,8 @@ from services.insights.store import (
     InsightsStore,
     PgInsightsStore,
 )
-from tests.integration.runtime_fixtures import fresh_schema, migrate
-from tests.unit.test_insights_events import (
+from tests.integration.runtime_fixtures import migrated_transaction
+from tests.support.insights_events import (
     FORCE,
     Message,
     accepted,
@@ -44,8 +44,8 @@ from tests.unit.test_insights_events import (
     opened,
     routed,
 )
+from tests.support.insights_story import STORY_FIGURES, programme_story
 from tests.unit.test_insights_handlers import AREAS, feed
-from tests.unit.test_insights_story import STORY_FIGURES, programme_story
 
 pytestmark = pytest.mark.integration
 
@@ -69,14 +69,8 @@ def stores(request: pytest.FixtureRequest, stack_env: dict[str, str]) -> Stores:
 
     @asynccontextmanager
     async def postgres() -> AsyncIterator[Store]:
-        async with fresh_schema(stack_env) as schema:
-            await migrate(schema, "insights", MIGRATIONS)
-            conn = await schema.connect()
-            try:
-                async with conn.transaction():
-                    yield PgInsightsStore(conn)
-            finally:
-                await conn.close()
+        async with migrated_transaction(stack_env, "insights", MIGRATIONS) as conn:
+            yield PgInsightsStore(conn)
 
     return in_memory if request.param == "in-memory" else postgres
 

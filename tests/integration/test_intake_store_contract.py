@@ -24,7 +24,7 @@ from services.intake.pg_store import PgIntakeStore
 from services.intake.state import IntakeStatus, ReferralState
 from services.intake.store import IntakeStore
 from services.runtime.sealing import WrappedKey, seal
-from tests.integration.runtime_fixtures import fresh_schema, migrate
+from tests.integration.runtime_fixtures import migrated_transaction
 from tests.support.intake_story import (
     NOW,
     decided,
@@ -52,16 +52,8 @@ def stores(request: pytest.FixtureRequest, stack_env: dict[str, str]) -> Stores:
 
     @asynccontextmanager
     async def postgres() -> AsyncIterator[IntakeStore]:
-        async with fresh_schema(stack_env) as schema:
-            await migrate(schema, "intake", MIGRATIONS)
-            conn = await schema.connect()
-            transaction = conn.transaction()
-            await transaction.start()
-            try:
-                yield PgIntakeStore(conn)
-            finally:
-                await transaction.rollback()
-                await conn.close()
+        async with migrated_transaction(stack_env, "intake", MIGRATIONS) as conn:
+            yield PgIntakeStore(conn)
 
     return in_memory if request.param == "in-memory" else postgres
 

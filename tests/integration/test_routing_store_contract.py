@@ -19,7 +19,7 @@ from services.routing import domain
 from services.routing.domain import RoutingState
 from services.routing.memory_store import InMemoryRoutingStore
 from services.routing.store import DirectoryRef, PgRoutingStore, RoutingStore, Timer
-from tests.integration.runtime_fixtures import fresh_schema, migrate
+from tests.integration.runtime_fixtures import migrated_transaction
 from tests.support.directory import cumbria_directory
 from tests.support.referral_log import T0, ReferralLog
 from tests.support.routing_view import ReferralView
@@ -48,14 +48,8 @@ def stores(request: pytest.FixtureRequest, stack_env: dict[str, str]) -> Stores:
 
     @asynccontextmanager
     async def postgres() -> AsyncIterator[RoutingStore]:
-        async with fresh_schema(stack_env) as schema:
-            await migrate(schema, "routing", MIGRATIONS)
-            conn = await schema.connect()
-            try:
-                async with conn.transaction():
-                    yield PgRoutingStore(conn)
-            finally:
-                await conn.close()
+        async with migrated_transaction(stack_env, "routing", MIGRATIONS) as conn:
+            yield PgRoutingStore(conn)
 
     return in_memory if request.param == "in-memory" else postgres
 

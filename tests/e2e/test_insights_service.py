@@ -27,19 +27,19 @@ from tests.e2e.conftest import Spawn
 from tests.e2e.helpers import event_for_referral
 from tests.e2e.lifecycle_support import free_port
 from tests.support.directory import cumbria_directory, next_directory_version, send_directory
+from tests.support.insights_events import (
+    FAMILY_NAME,
+    GIVEN_NAME,
+    Message,
+    at,
+)
+from tests.support.insights_story import STORY_FIGURES, STORY_LINES, programme_story
 from tests.support.kafka import send, wait_committed, watch
 from tests.support.kafka_auth import client_kwargs, stack_env_of
 from tests.support.provenance import signed
 from tests.support.referral_log import AGENCY, OTHER_AGENCY, ReferralLog, published
 from tests.support.services import ServiceProcess
 from tests.support.waiting import eventually
-from tests.unit.test_insights_events import (
-    FAMILY_NAME,
-    GIVEN_NAME,
-    Message,
-    at,
-)
-from tests.unit.test_insights_story import STORY_FIGURES, STORY_LINES, programme_story
 
 pytestmark = pytest.mark.e2e
 _rng = random.SystemRandom()

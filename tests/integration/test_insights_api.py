@@ -5,13 +5,13 @@ import pytest
 
 from services.runtime.consumer import Outcome
 from tests.integration.test_insights_harness import Insights, insights, insights_keys
-from tests.unit.test_insights_events import (
+from tests.support.insights_events import (
     Message,
     at,
     directory,
     intelligence,
 )
-from tests.unit.test_insights_story import programme_story
+from tests.support.insights_story import programme_story
 
 pytestmark = pytest.mark.integration
 __all__ = ["insights", "insights_keys"]

@@ -12,7 +12,7 @@ import pytest
 from referral_schemas import CancellationReason, ContactResult, Outcome
 
 from tests.integration.test_insights_harness import Insights, insights, insights_keys
-from tests.unit.test_insights_events import (
+from tests.support.insights_events import (
     ADDRESS_LINE,
     FAMILY_NAME,
     GIVEN_NAME,
@@ -28,7 +28,7 @@ from tests.unit.test_insights_events import (
     routed,
     visit,
 )
-from tests.unit.test_insights_story import STORY_FIGURES, STORY_LINES, programme_story
+from tests.support.insights_story import STORY_FIGURES, STORY_LINES, programme_story
 
 pytestmark = pytest.mark.integration
 __all__ = ["insights", "insights_keys"]

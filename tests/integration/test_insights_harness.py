@@ -25,7 +25,7 @@ from services.runtime.db import create_pool
 from services.runtime.dead_letter import ReceivedRecord
 from services.runtime.migrations import migrate_service
 from tests.support.clock import FixedClock
-from tests.unit.test_insights_events import Message, at
+from tests.support.insights_events import Message, at
 
 pytestmark = pytest.mark.integration
 MIGRATIONS = Path(__file__).parents[2] / "services" / "insights" / "migrations"

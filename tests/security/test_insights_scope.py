@@ -19,7 +19,7 @@ from referral_schemas.directory_v1 import DirectoryPublished
 from referral_schemas.topics import DIRECTORY, DIRECTORY_KEY
 
 from tests.integration.test_insights_harness import Insights, insights, insights_keys
-from tests.unit.test_insights_events import (
+from tests.support.insights_events import (
     Message,
     accepted,
     at,

@@ -11,8 +11,7 @@ from referral_schemas.lifecycle import Refusal
 
 from services.insights import domain
 from services.insights.domain import ReferralFacts, engagement_verdict
-from tests.support.referral_log import ReferralLog
-from tests.unit.test_insights_events import (
+from tests.support.insights_events import (
     Message,
     accepted,
     at,
@@ -28,6 +27,7 @@ from tests.unit.test_insights_events import (
     routed,
     visit,
 )
+from tests.support.referral_log import ReferralLog
 
 pytestmark = pytest.mark.unit
 T0 = at("2024-01-05 10:00")

@@ -21,7 +21,7 @@ from services.runtime.consumer import HandlerContext
 from services.runtime.dead_letter import ReceivedRecord
 from services.runtime.outbox import OutgoingMessage
 from tests.support.clock import FixedClock
-from tests.unit.test_insights_events import (
+from tests.support.insights_events import (
     Message,
     accepted,
     at,
@@ -36,7 +36,7 @@ from tests.unit.test_insights_events import (
     visit,
     withdrawal,
 )
-from tests.unit.test_insights_story import STORY_FIGURES, programme_story
+from tests.support.insights_story import STORY_FIGURES, programme_story
 
 pytestmark = pytest.mark.unit
 

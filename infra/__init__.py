@@ -4,12 +4,13 @@ Everything here runs real servers on 127.0.0.1 without Docker; see DESIGN.md sec
 """
 
 import asyncio
-import os
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
+
+from services.runtime import key_files
 
 T = TypeVar("T")
 
@@ -48,9 +49,4 @@ def write_private(path: Path, text: str) -> None:
 
     Used for files holding passwords (role secrets, the stack's env file).
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    tmp.replace(path)
+    key_files.write_private(path, text.encode())

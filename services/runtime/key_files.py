@@ -39,9 +39,15 @@ def _temporary(path: Path, data: bytes) -> Path:
     return tmp
 
 
+def write_private(path: Path, data: bytes) -> None:
+    """``data`` in ``path``, a file only its owner can read (0600, a new folder 0700),
+    replacing what was there in one step: key files, passwords, the stack's env file."""
+    _temporary(path, data).replace(path)
+
+
 def replace_private_key(path: Path, key: Ed25519PrivateKey) -> None:
     """Write ``key`` to ``path`` (0600), replacing what was there in one step (rotation)."""
-    _temporary(path, private_pem(key)).replace(path)
+    write_private(path, private_pem(key))
 
 
 def ensure_key_pair(

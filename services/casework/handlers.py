@@ -25,8 +25,7 @@ from referral_schemas.topics import REFERRAL_EVENTS
 
 from services.casework.domain import CaseState, answer, evolve, shown
 from services.casework.store import CaseworkStore, PgCaseworkStore, Stored
-from services.runtime.consumer import HandlerContext
-from services.runtime.db import Connection
+from services.runtime.consumer import HandlerContext, on_store
 from services.runtime.errors import Rejection
 from services.runtime.logs import get_logger
 from services.runtime.outbox import OutgoingMessage, event_message
@@ -34,12 +33,6 @@ from services.runtime.outbox import OutgoingMessage, event_message
 log = get_logger()
 SOURCE = "referral-hub/casework"
 ACTOR = "system:casework"
-
-
-async def handle(
-    conn: Connection, envelope: Envelope[Any], context: HandlerContext
-) -> list[OutgoingMessage]:
-    return await handle_with(PgCaseworkStore(conn), envelope, context)
 
 
 async def handle_with(
@@ -91,12 +84,6 @@ def _envelope(
     )
 
 
-async def on_directory(
-    conn: Connection, envelope: Envelope[Any], context: HandlerContext
-) -> list[OutgoingMessage]:
-    return await on_directory_with(PgCaseworkStore(conn), envelope, context)
-
-
 async def on_directory_with(
     store: CaseworkStore, envelope: Envelope[Any], context: HandlerContext
 ) -> list[OutgoingMessage]:
@@ -111,3 +98,8 @@ async def on_directory_with(
     if await store.save_directory(directory.version, agencies, context.clock.now()):
         log.info("directory_received", version=directory.version)
     return []
+
+
+# What the consumer shell calls: the work above on PostgreSQL, in the shell's transaction.
+handle = on_store(PgCaseworkStore, handle_with)
+on_directory = on_store(PgCaseworkStore, on_directory_with)

@@ -14,8 +14,7 @@ from referral_schemas.topics import POLICE_OUTCOMES
 
 from services.feedback import domain
 from services.feedback.store import FeedbackStore, PgFeedbackStore
-from services.runtime.consumer import Handler, HandlerContext
-from services.runtime.db import Connection
+from services.runtime.consumer import Handler, HandlerContext, on_store
 from services.runtime.logs import get_logger
 from services.runtime.outbox import OutgoingMessage, event_message
 
@@ -25,12 +24,7 @@ ACTOR = "system:feedback"
 
 
 def make_handler() -> Handler:
-    async def handle(
-        conn: Connection, envelope: Envelope[Any], context: HandlerContext
-    ) -> list[OutgoingMessage]:
-        return await handle_with(PgFeedbackStore(conn), envelope, context)
-
-    return handle
+    return on_store(PgFeedbackStore, handle_with)
 
 
 async def handle_with(

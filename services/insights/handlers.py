@@ -17,30 +17,11 @@ from referral_schemas.topics import intelligence_key
 
 from services.insights import domain
 from services.insights.store import InsightsStore, PgInsightsStore
-from services.runtime.consumer import HandlerContext
-from services.runtime.db import Connection
+from services.runtime.consumer import HandlerContext, on_store
 from services.runtime.logs import get_logger
 from services.runtime.outbox import OutgoingMessage
 
 log = get_logger()
-
-
-async def on_referral_event(
-    conn: Connection, envelope: Envelope[Any], context: HandlerContext
-) -> list[OutgoingMessage]:
-    return await referral_event_with(PgInsightsStore(conn), envelope, context)
-
-
-async def on_intelligence(
-    conn: Connection, envelope: Envelope[Any], context: HandlerContext
-) -> list[OutgoingMessage]:
-    return await intelligence_with(PgInsightsStore(conn), envelope, context)
-
-
-async def on_directory(
-    conn: Connection, envelope: Envelope[Any], context: HandlerContext
-) -> list[OutgoingMessage]:
-    return await directory_with(PgInsightsStore(conn), envelope, context)
 
 
 async def referral_event_with(
@@ -104,3 +85,9 @@ async def directory_with(
     await store.replace_directory(domain.directory_view(data), context.clock.now())
     log.info("directory_in_force", version=data.version)
     return []
+
+
+# What the consumer shell calls: the work above on PostgreSQL, in the shell's transaction.
+on_referral_event = on_store(PgInsightsStore, referral_event_with)
+on_intelligence = on_store(PgInsightsStore, intelligence_with)
+on_directory = on_store(PgInsightsStore, directory_with)

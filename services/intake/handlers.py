@@ -6,7 +6,7 @@ PostgreSQL inside the shell's transaction (after the inbox claim, so a redeliver
 does nothing), and the shell writes the events to the outbox in the same transaction.
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -31,8 +31,7 @@ from services.intake.publishing import referral_event
 from services.intake.sealer import Sealer
 from services.intake.state import Decision, Fresh, LateLink, Matches, Submission, Withdrawal
 from services.intake.store import IntakeStore
-from services.runtime.consumer import Handler, HandlerContext
-from services.runtime.db import Connection
+from services.runtime.consumer import Handler, HandlerContext, StoreHandler, on_store
 from services.runtime.errors import Rejection
 from services.runtime.logs import get_logger
 from services.runtime.outbox import OutgoingMessage
@@ -40,22 +39,6 @@ from services.runtime.outbox import OutgoingMessage
 log = get_logger()
 NOT_LOOKED_UP = Matches(live=None, previous_referral_id=None)
 """For a submission decided without matching (a resend, or withdrawn before it came)."""
-
-StoreHandler = Callable[
-    [IntakeStore, Envelope[Any], HandlerContext], Awaitable[list[OutgoingMessage]]
-]
-"""A handler's work on a store of intake's (the consumer shell's ``Handler`` on a store)."""
-
-
-def on_postgres(handler: StoreHandler) -> Handler:
-    """``handler`` as the consumer shell calls it: on its connection, in its transaction."""
-
-    async def handle(
-        conn: Connection, envelope: Envelope[Any], context: HandlerContext
-    ) -> list[OutgoingMessage]:
-        return await handler(PgIntakeStore(conn), envelope, context)
-
-    return handle
 
 
 def _check_key(context: HandlerContext, force: str, ref: str) -> None:
@@ -117,17 +100,17 @@ def _fresher(
 
 def make_handler(matching_secret: bytes, isa_version: str, reader: X25519PublicKey) -> Handler:
     """The handler of police.intelligence, on PostgreSQL (``intelligence_handler``)."""
-    return on_postgres(intelligence_handler(matching_secret, isa_version, reader))
+    return on_store(PgIntakeStore, intelligence_handler(matching_secret, isa_version, reader))
 
 
 def make_lifecycle_handler(isa_version: str, reader: X25519PublicKey) -> Handler:
     """The handler of referral.events, on PostgreSQL (``lifecycle_handler``)."""
-    return on_postgres(lifecycle_handler(isa_version, reader))
+    return on_store(PgIntakeStore, lifecycle_handler(isa_version, reader))
 
 
 def intelligence_handler(
     matching_secret: bytes, isa_version: str, reader: X25519PublicKey
-) -> StoreHandler:
+) -> StoreHandler[IntakeStore]:
     """Submissions and withdrawals from police.intelligence. ``reader``: the public key of
     the one service allowed to see people (casework), sealed for."""
     new_fresh = _fresher(isa_version, reader)
@@ -174,7 +157,7 @@ def intelligence_handler(
     return handle
 
 
-def lifecycle_handler(isa_version: str, reader: X25519PublicKey) -> StoreHandler:
+def lifecycle_handler(isa_version: str, reader: X25519PublicKey) -> StoreHandler[IntakeStore]:
     """referral.events: folds each referral intake opened, in log order,
     and carries out the erasures the operator asks for (services.intake.erasure)."""
     new_fresh = _fresher(isa_version, reader)

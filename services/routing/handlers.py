@@ -21,8 +21,7 @@ from services.routing import domain
 from services.routing.directory_cache import DirectoryCache
 from services.routing.effects import Step, record
 from services.routing.store import PgRoutingStore, RoutingStore
-from services.runtime.consumer import Handler, HandlerContext
-from services.runtime.db import Connection
+from services.runtime.consumer import Handler, HandlerContext, on_store
 from services.runtime.errors import Rejection
 from services.runtime.logs import get_logger
 from services.runtime.outbox import OutgoingMessage
@@ -123,16 +122,14 @@ def make_handlers(isa_version: str) -> tuple[Handler, Handler]:
     """(directory handler for hub.directory, referral handler for referral.events)."""
     directories = DirectoryCache()
 
-    async def handle_directory(
-        conn: Connection, envelope: Envelope[Any], context: HandlerContext
+    async def directory_step(
+        store: RoutingStore, envelope: Envelope[Any], context: HandlerContext
     ) -> list[OutgoingMessage]:
-        step = Step(envelope, context, isa_version, directories)
-        return await on_directory(PgRoutingStore(conn), step)
+        return await on_directory(store, Step(envelope, context, isa_version, directories))
 
-    async def handle_referral_event(
-        conn: Connection, envelope: Envelope[Any], context: HandlerContext
+    async def referral_step(
+        store: RoutingStore, envelope: Envelope[Any], context: HandlerContext
     ) -> list[OutgoingMessage]:
-        step = Step(envelope, context, isa_version, directories)
-        return await on_referral_event(PgRoutingStore(conn), step)
+        return await on_referral_event(store, Step(envelope, context, isa_version, directories))
 
-    return handle_directory, handle_referral_event
+    return on_store(PgRoutingStore, directory_step), on_store(PgRoutingStore, referral_step)

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 from referral_schemas import Envelope, EventRejected, parse_event
@@ -33,6 +33,9 @@ from services.runtime.tracing import handling
 log = get_logger()
 
 
+S = TypeVar("S")
+
+
 @dataclass(frozen=True)
 class HandlerContext:
     consumer: str
@@ -44,6 +47,22 @@ class HandlerContext:
 Handler = Callable[
     [Connection, Envelope[Any], HandlerContext], Awaitable[Sequence[OutgoingMessage]]
 ]
+
+StoreHandler = Callable[[S, Envelope[Any], HandlerContext], Awaitable[Sequence[OutgoingMessage]]]
+"""A handler's work on a service's store (its ``Protocol``): what unit tests call on the
+in-memory store, and ``on_store`` gives the shell on PostgreSQL."""
+
+
+def on_store(store_on: Callable[[Connection], S], handler: StoreHandler[S]) -> Handler:
+    """``handler`` as the consumer shell calls it: on the store ``store_on`` makes of the
+    shell's connection, inside the shell's transaction (after the inbox claim)."""
+
+    async def handle(
+        conn: Connection, envelope: Envelope[Any], context: HandlerContext
+    ) -> Sequence[OutgoingMessage]:
+        return await handler(store_on(conn), envelope, context)
+
+    return handle
 
 
 class Outcome(enum.StrEnum):

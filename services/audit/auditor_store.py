@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from referral_schemas.audit_v1 import AuditCheckpoint
 
 from services.audit import export, store
-from services.audit.chain import GENESIS, LedgerEntry, walk
+from services.audit.chain import GENESIS, LedgerEntry, of_referral, walk
 from services.audit.entries import time_text
 from services.audit.record_reader import RecordSource
 from services.audit.store import ReferralActivity
@@ -136,14 +136,7 @@ class InMemoryAuditorStore:
         return self._transaction()
 
     async def referral_entries(self, referral_id: uuid.UUID) -> list[LedgerEntry]:
-        own = [e for e, _ in self.entries if e.content.referral_id == referral_id]
-        intelligence = {e.content.intelligence for e in own} - {None}
-        return [
-            e
-            for e, _ in self.entries
-            if e.content.referral_id == referral_id
-            or (e.content.referral_id is None and e.content.intelligence in intelligence)
-        ]
+        return of_referral((e for e, _ in self.entries), referral_id)
 
     def _in(
         self, start: datetime | None, end: datetime | None

@@ -74,6 +74,20 @@ def build_chain(contents: Iterable[EntryContent]) -> list[LedgerEntry]:
     return entries
 
 
+def of_referral(entries: Iterable[LedgerEntry], referral_id: uuid.UUID) -> list[LedgerEntry]:
+    """Of ``entries`` (in position order), the referral's and the collection of the
+    intelligence it was opened from or combined with (what store.referral_entries selects)."""
+    ordered = list(entries)
+    own = [e for e in ordered if e.content.referral_id == referral_id]
+    intelligence = {e.content.intelligence for e in own} - {None}
+    return [
+        e
+        for e in ordered
+        if e.content.referral_id == referral_id
+        or (e.content.referral_id is None and e.content.intelligence in intelligence)
+    ]
+
+
 @dataclass(frozen=True)
 class Finding:
     """The first bad entry (``position``; None for a problem of a checkpoint itself), a

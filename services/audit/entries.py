@@ -173,6 +173,13 @@ def provenance_of(record: RecordFacts, parsed: "Parsed", trust: TrustStore) -> P
     return Provenance(verdict.producer, VERIFIED)
 
 
+def entry_content(record: RecordFacts, trust: TrustStore) -> EntryContent:
+    """The entry the ledger appends for ``record``, with its producer as verified by
+    ``trust`` (every ledger store describes a record with this)."""
+    parsed = parse_record(record.value)
+    return describe_parsed(record, *parsed, provenance=provenance_of(record, parsed, trust))
+
+
 def describe(record: RecordFacts, provenance: Provenance | None = None) -> EntryContent:
     """The entry of one record. Never raises: unreadable bytes are recorded as such."""
     return describe_parsed(record, *parse_record(record.value), provenance=provenance)

@@ -12,15 +12,16 @@ retried with capped backoff until the batch is stored.
 
 import asyncio
 import heapq
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 
-from services.audit import store
 from services.audit.entries import RecordFacts
+from services.audit.ledger_store import LedgerStore, PgLedgerStore
+from services.audit.store import AppendCounts
 from services.runtime.app import BackgroundTask
 from services.runtime.consumer import RetryPolicy
 from services.runtime.kafka_clients import MAX_REQUEST_BYTES, KafkaAccess
@@ -50,23 +51,38 @@ def in_record_time_order(partitions: Iterable[list[RecordFacts]]) -> list[Record
 
 
 async def store_batch(
-    pool: "asyncpg.Pool[Any]",
+    ledger: LedgerStore,
     records: Sequence[RecordFacts],
     retry: RetryPolicy,
     trust: TrustStore,
-) -> store.AppendCounts:
+) -> AppendCounts:
     """Append until it succeeds: a ledger may be late, never incomplete."""
     attempt = 0
     while True:
         try:
-            async with pool.acquire() as conn, conn.transaction():
-                return await store.append(conn, records, trust)
+            return await ledger.append(records, trust)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             attempt += 1
             log.warning("ledger_append_retry", error=type(exc).__name__, attempt=attempt)
             await asyncio.sleep(retry.delay(attempt))
+
+
+Fetched = Mapping[TopicPartition, Sequence["ConsumerRecord[bytes, bytes]"]]
+"""What one ``getmany`` returns: each partition's records, in offset order."""
+
+
+async def append_fetched(
+    ledger: LedgerStore, batches: Fetched, retry: RetryPolicy, trust: TrustStore
+) -> tuple[AppendCounts, dict[TopicPartition, int]]:
+    """One fetched batch ledgered in record-time order (retried until stored), and the
+    offsets to commit once it is."""
+    records = in_record_time_order(
+        [facts_of(tp.topic, r) for r in rs] for tp, rs in batches.items()
+    )
+    counts = await store_batch(ledger, records, retry, trust)
+    return counts, {tp: rs[-1].offset + 1 for tp, rs in batches.items() if rs}
 
 
 class LedgerConsumer:
@@ -111,7 +127,7 @@ class LedgerConsumer:
                 log.info("ledger_consuming", topics=self._topics)
                 failures = 0
                 self.consumer = consumer
-                await self._consume(consumer, pool)
+                await self._consume(consumer, PgLedgerStore(pool))
             except Exception as exc:  # KafkaError or worse: start again, lose nothing
                 failures += 1
                 level = log.warning if isinstance(exc, KafkaError) else log.error
@@ -121,17 +137,13 @@ class LedgerConsumer:
                 self.consumer = None
                 await consumer.stop()
 
-    async def _consume(self, consumer: AIOKafkaConsumer, pool: "asyncpg.Pool[Any]") -> None:
+    async def _consume(self, consumer: AIOKafkaConsumer, ledger: LedgerStore) -> None:
         while True:
             batches = await consumer.getmany(timeout_ms=1000, max_records=self._batch_size)
             if not batches:
                 continue
-            records = in_record_time_order(
-                [facts_of(tp.topic, r) for r in rs] for tp, rs in batches.items()
-            )
-            counts = await store_batch(pool, records, self._retry, self._trust)
+            counts, offsets = await append_fetched(ledger, batches, self._retry, self._trust)
             self.ledgered += counts.appended
-            offsets = {tp: rs[-1].offset + 1 for tp, rs in batches.items() if rs}
             await self._commit(consumer, offsets)
             log.info(
                 "ledger_appended",

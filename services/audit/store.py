@@ -14,13 +14,7 @@ from typing import Any
 import asyncpg
 
 from services.audit.chain import GENESIS, LedgerEntry, make_entry
-from services.audit.entries import (
-    EntryContent,
-    RecordFacts,
-    describe_parsed,
-    parse_record,
-    provenance_of,
-)
+from services.audit.entries import EntryContent, RecordFacts, entry_content
 from services.runtime.db import Connection
 from services.runtime.provenance import TrustStore
 
@@ -61,9 +55,7 @@ async def append(
         if await _seen(conn, record):
             already += 1
             continue
-        parsed = parse_record(record.value)
-        provenance = provenance_of(record, parsed, trust)
-        content = describe_parsed(record, *parsed, provenance=provenance)
+        content = entry_content(record, trust)
         identity = content.identity()
         original = await conn.fetchval("SELECT position FROM ledger WHERE identity = $1", identity)
         if original is not None:

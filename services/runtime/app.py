@@ -20,7 +20,7 @@ from faststream.kafka.annotations import KafkaMessage
 
 from services.runtime.batch import BatchProcessor
 from services.runtime.clock import Clock, SystemClock
-from services.runtime.consumer import Handler, MessageProcessor, RetryPolicy
+from services.runtime.consumer import Handler, MessageProcessor, RetryPolicy, consumer_name
 from services.runtime.db import connect, create_pool
 from services.runtime.dead_letter import ReceivedRecord
 from services.runtime.http import serve
@@ -156,7 +156,7 @@ async def run_service(spec: ServiceSpec) -> None:
     )
     consumers = list(spec.kafka_consumers)
     for sub in spec.subscriptions:
-        consumer = f"{spec.name}/{sub.topic}"
+        consumer = consumer_name(spec.name, sub.topic)
         single = MessageProcessor(
             pool, consumer, sub.handler, spec.clock, retry, sub.event_types, trust=trust
         )

@@ -44,6 +44,13 @@ class HandlerContext:
     record: ReceivedRecord
 
 
+def consumer_name(service: str, topic: str) -> str:
+    """The name ``service``'s consumer of ``topic`` goes by: its inbox rows, the event ids
+    it derives (``CausalIds``) and its logs carry it, so whatever handles a record on the
+    service's behalf (its app, a test harness) must name it with this."""
+    return f"{service}/{topic}"
+
+
 Handler = Callable[
     [Connection, Envelope[Any], HandlerContext], Awaitable[Sequence[OutgoingMessage]]
 ]

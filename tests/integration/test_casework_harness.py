@@ -25,7 +25,7 @@ from services.casework.personal import DetailsOpener
 from services.casework.store import PgCaseworkStore
 from services.runtime.auth import AUDIENCE, LOCAL_ISSUER, TokenVerifier, ensure_signing_keys
 from services.runtime.auth import mint_token as sign
-from services.runtime.consumer import MessageProcessor, Outcome, RetryPolicy
+from services.runtime.consumer import MessageProcessor, Outcome, RetryPolicy, consumer_name
 from services.runtime.db import create_pool
 from services.runtime.dead_letter import ReceivedRecord
 from services.runtime.migrations import migrate_service
@@ -34,7 +34,7 @@ from tests.support.sealing import READER, find_key
 from tests.unit.test_casework_helpers import AGENCY, NOW, opened, routed
 
 MIGRATIONS = Path(__file__).parents[2] / "services" / "casework" / "migrations"
-CONSUMER = "casework/referral.events"
+CONSUMER = consumer_name("casework", REFERRAL_EVENTS)
 """The name the runtime gives casework's consumer of referral.events (service/topic)."""
 
 

@@ -18,11 +18,10 @@ from services.casework.decisions import Actor, Command
 from services.casework.handlers import handle_with, on_directory_with
 from services.casework.store import InMemoryCaseworkStore
 from services.casework.views import QueuePage, ReferralDetail
-from services.runtime.clock import CausalIds
-from services.runtime.consumer import HandlerContext
 from services.runtime.dead_letter import ReceivedRecord
 from services.runtime.outbox import OutgoingMessage
 from tests.support.clock import FixedClock
+from tests.support.handling import handler_context
 from tests.support.sealing import details_of
 from tests.unit.test_casework_helpers import NOW
 
@@ -52,8 +51,7 @@ class Casework:
         self.offset += 1
         record = ReceivedRecord(topic, 0, self.offset, envelope.subject.encode(), value, ())
         parsed: Envelope[Any] = parse_event(value)
-        consumer = f"casework/{topic}"  # the name the runtime gives it (service/topic)
-        context = HandlerContext(consumer, self.clock, CausalIds(consumer, parsed.id), record)
+        context = handler_context("casework", record, parsed.id, self.clock)
         if topic == DIRECTORY:
             return await on_directory_with(self.store, parsed, context)
         return await handle_with(self.store, parsed, context)

@@ -15,12 +15,11 @@ from referral_schemas.topics import POLICE_INTELLIGENCE, REFERRAL_EVENTS
 
 from services.intake.handlers import intelligence_handler, lifecycle_handler
 from services.intake.memory_store import InMemoryIntakeStore
-from services.runtime.clock import CausalIds
-from services.runtime.consumer import HandlerContext
 from services.runtime.dead_letter import ReceivedRecord
 from services.runtime.outbox import OutgoingMessage
 from services.runtime.sealing import unseal, unwrap
 from tests.support.clock import FixedClock
+from tests.support.handling import handler_context
 from tests.support.intake_story import NOW, SECRET
 from tests.support.intelligence import encode, key_of
 from tests.support.referral_log import published
@@ -59,9 +58,7 @@ class Desk:
 
     async def _deliver(self, handler: Any, record: ReceivedRecord) -> list[OutgoingMessage]:
         envelope = parse_event(record.value)
-        consumer = f"intake/{record.topic}"
-        ids = CausalIds(consumer, envelope.id)
-        context = HandlerContext(consumer, self.clock, ids, record)
+        context = handler_context("intake", record, envelope.id, self.clock)
         sent: list[OutgoingMessage] = await handler(self.store, envelope, context)
         assert all(m.topic == REFERRAL_EVENTS for m in sent)
         return sent

@@ -16,15 +16,13 @@ from services.routing.effects import Step
 from services.routing.handlers import on_directory, on_referral_event
 from services.routing.memory_store import InMemoryRoutingStore
 from services.routing.timers import take_breaches
-from services.runtime.clock import CausalIds
-from services.runtime.consumer import HandlerContext
 from services.runtime.dead_letter import ReceivedRecord
 from tests.support.clock import FixedClock
 from tests.support.directory import cumbria_directory
+from tests.support.handling import handler_context
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 ISA = "cumbria-1clic-isa-v1"
-CONSUMER = "routing"
 
 
 def directory(version: int, **overrides: Any) -> DirectoryPublished:
@@ -90,7 +88,7 @@ class RoutingDesk:
         is_directory = isinstance(event.data, DirectoryPublished)
         topic = DIRECTORY if is_directory else REFERRAL_EVENTS
         record = ReceivedRecord(topic, 0, 0, event.subject.encode(), serialize_event(event), ())
-        context = HandlerContext(CONSUMER, self.clock, CausalIds(CONSUMER, event.id), record)
+        context = handler_context("routing", record, event.id, self.clock)
         step = Step(event, context, ISA, self.directories)
         handler = on_directory if is_directory else on_referral_event
         return [parse_event(m.value) for m in await handler(self.store, step)]

@@ -11,16 +11,13 @@ from referral_schemas.topics import POLICE_OUTCOMES, REFERRAL_EVENTS
 
 from services.feedback.handlers import handle_with
 from services.feedback.store import InMemoryFeedbackStore
-from services.runtime.clock import CausalIds
-from services.runtime.consumer import HandlerContext
 from services.runtime.dead_letter import ReceivedRecord
 from services.runtime.outbox import OutgoingMessage
 from tests.support.clock import FixedClock
+from tests.support.handling import handler_context
 from tests.support.referral_log import AGENCY, ReferralLog, published
 
 pytestmark = pytest.mark.unit
-
-CONSUMER = "feedback/referral.events"
 
 
 async def deliver(
@@ -29,7 +26,7 @@ async def deliver(
     value = published(data, log.referral_id)
     envelope: Envelope[Any] = parse_event(value)
     record = ReceivedRecord(REFERRAL_EVENTS, 0, 0, str(log.referral_id).encode(), value, ())
-    context = HandlerContext(CONSUMER, FixedClock(now), CausalIds(CONSUMER, envelope.id), record)
+    context = handler_context("feedback", record, envelope.id, FixedClock(now))
     return await handle_with(store, envelope, context)
 
 

@@ -16,11 +16,11 @@ from services.insights.handlers import directory_with, intelligence_with, referr
 from services.insights.periods import Month
 from services.insights.store import InMemoryInsightsStore, InsightsStore
 from services.insights.suppression import Withheld, suppress
-from services.runtime.clock import CausalIds
 from services.runtime.consumer import HandlerContext
 from services.runtime.dead_letter import ReceivedRecord
 from services.runtime.outbox import OutgoingMessage
 from tests.support.clock import FixedClock
+from tests.support.handling import handler_context
 from tests.support.insights_events import (
     Message,
     accepted,
@@ -53,9 +53,8 @@ AREAS = {"barrow": ["LA13", "LA14"], "kendal": ["LA8", "LA9"]}
 async def deliver(store: InsightsStore, message: Message, now: datetime = NOW) -> None:
     """One record through the handler of its topic, as insights' consumer would run it."""
     envelope: Envelope[Any] = parse_event(message.value)
-    consumer = f"insights/{message.topic}"
     record = ReceivedRecord(message.topic, 0, 0, message.key.encode(), message.value, ())
-    context = HandlerContext(consumer, FixedClock(now), CausalIds(consumer, envelope.id), record)
+    context = handler_context("insights", record, envelope.id, FixedClock(now))
     assert await HANDLERS[message.topic](store, envelope, context) == []  # publishes nothing
 
 

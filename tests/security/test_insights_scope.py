@@ -14,11 +14,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from referral_schemas import ContactResult, make_envelope, serialize_event
+from referral_schemas import ContactResult
 from referral_schemas.directory_v1 import DirectoryPublished
 from referral_schemas.topics import DIRECTORY, DIRECTORY_KEY
 
 from tests.integration.test_insights_harness import Insights, insights, insights_keys
+from tests.support.directory import directory_envelope
 from tests.support.insights_events import (
     Message,
     accepted,
@@ -57,17 +58,7 @@ def two_forces() -> Message:
             ],
         }
     )
-    envelope = make_envelope(
-        data,
-        id=uuid.uuid4(),
-        source="referral-hub/directory-admin",
-        time=data.published_at,
-        subject=DIRECTORY_KEY,
-        correlation_id=uuid.uuid4(),
-        causation_id=None,
-        actor=data.published_by,
-    )
-    return Message(DIRECTORY, DIRECTORY_KEY, serialize_event(envelope))
+    return Message(DIRECTORY, DIRECTORY_KEY, directory_envelope(data))
 
 
 def _area(code: str, force: str, district: str) -> dict[str, Any]:

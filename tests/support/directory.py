@@ -84,7 +84,8 @@ def cumbria_directory(
     return data
 
 
-def directory_envelope(data: dict[str, Any]) -> bytes:
+def directory_envelope(data: dict[str, Any] | DirectoryPublished) -> bytes:
+    """A DirectoryPublished as the directory admin publishes it on hub.directory."""
     directory = DirectoryPublished.model_validate(data)
     envelope = make_envelope(
         directory,

@@ -42,6 +42,7 @@ from referral_schemas.topics import (
     intelligence_key,
 )
 
+from tests.support.directory import directory_envelope
 from tests.support.intelligence import submitted, withdrawn
 from tests.support.sealing import sealed
 
@@ -204,17 +205,7 @@ def directory(version: int, areas: dict[str, list[str]]) -> Message:
             ],
         }
     )
-    envelope = make_envelope(
-        data,
-        id=uuid.uuid4(),
-        source="referral-hub/directory-admin",
-        time=data.published_at,
-        subject=DIRECTORY_KEY,
-        correlation_id=uuid.uuid4(),
-        causation_id=None,
-        actor=data.published_by,
-    )
-    return Message(DIRECTORY, DIRECTORY_KEY, serialize_event(envelope))
+    return Message(DIRECTORY, DIRECTORY_KEY, directory_envelope(data))
 
 
 def data_of(message: Message) -> Any:

@@ -1,4 +1,5 @@
-"""intake's handlers: thin shells around the pure decisions in domain.py.
+"""intake's handlers: what intake knows, loaded from its store; the pure decision in domain.py;
+and what it means, saved.
 
 Each does its work on any ``IntakeStore`` (tests use the in-memory one): load what intake
 knows, decide, save, return the events. The handlers the consumer shell calls run it on
